@@ -7,7 +7,10 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
  * Parses a duration such as `500ms`, `30s`, `2m`, `1h` or a plain number of milliseconds.
  * Returns milliseconds, or `undefined` when the text is not a duration.
  */
-export function parseDurationMs(value: unknown, options: { signed?: boolean } = {}): number | undefined {
+export function parseDurationMs(
+  value: unknown,
+  options: { signed?: boolean } = {},
+): number | undefined {
   if (typeof value === 'number') {
     return Number.isFinite(value) && (options.signed || value >= 0) ? value : undefined;
   }

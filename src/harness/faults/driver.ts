@@ -3,12 +3,7 @@ import type { Fault } from './spec.ts';
 
 /** A JSON value, the only thing a fault plan may contain, since it is written to the journal. */
 export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | JsonValue[]
-  | { [key: string]: JsonValue };
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * What a driver will do to inject one fault, and everything needed to undo it after a crash.
@@ -68,7 +63,10 @@ export interface FaultDriver {
   /** Checks at the driver level that the applied fault took effect. */
   verify(plan: FaultPlan, context: DriverContext): Promise<Manifestation>;
   /** Removes the fault. Idempotent, and works from the plan alone after a crash. */
-  rollback(plan: FaultPlan, context: Omit<DriverContext, 'stack'> & { stack?: StackInfo }): Promise<void>;
+  rollback(
+    plan: FaultPlan,
+    context: Omit<DriverContext, 'stack'> & { stack?: StackInfo },
+  ): Promise<void>;
   /** Tells whether the fault is still in place, where the driver can tell. */
   inspect?(plan: FaultPlan): Promise<'active' | 'inactive' | 'unknown'>;
 }
