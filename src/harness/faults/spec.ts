@@ -48,6 +48,11 @@ const common = {
   driver: z.string().optional(),
   /** Seed for every random choice the fault makes, so a run can be replayed. */
   seed: z.number().int().optional(),
+  /**
+   * For a service that runs as several replicas (Docker Compose): how many of them the fault
+   * hits, `one`, a count, or `all` (the default). The seed picks which replicas.
+   */
+  instances: z.union([z.enum(['one', 'all']), z.number().int().positive()]).optional(),
 };
 
 const direction = z.enum(['downstream', 'upstream', 'both']);
