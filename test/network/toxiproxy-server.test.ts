@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NetworkFaultError } from '../../src/harness/drivers/toxiproxy/errors.ts';
+import { RequirementError } from '../../src/harness/errors.ts';
 import { startToxiproxyServer } from '../../src/harness/drivers/toxiproxy/server.ts';
 
 function isAlive(pid: number): boolean {
@@ -28,8 +28,8 @@ describe('startToxiproxyServer', () => {
     const error = await startToxiproxyServer({ binary: '/nonexistent/toxiproxy-server' }).catch(
       (caught: unknown) => caught,
     );
-    expect(error).toBeInstanceOf(NetworkFaultError);
-    expect((error as NetworkFaultError).code).toBe('TOXIPROXY_NOT_FOUND');
-    expect((error as NetworkFaultError).message).toContain('install-toxiproxy.sh');
+    expect(error).toBeInstanceOf(RequirementError);
+    expect((error as RequirementError).code).toBe('REQUIREMENT_MISSING');
+    expect((error as RequirementError).message).toContain('install-toxiproxy.sh');
   });
 });

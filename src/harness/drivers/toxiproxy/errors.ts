@@ -1,25 +1,28 @@
-/** Stable codes of the network fault drivers' errors, for tests and callers to branch on. */
-export type NetworkFaultErrorCode =
-  | 'TOXIPROXY_NOT_FOUND'
-  | 'TOXIPROXY_START_FAILED'
-  | 'TOXIPROXY_REQUEST_FAILED'
-  | 'FAULT_TARGET_INVALID'
-  | 'FAULT_UNSUPPORTED'
-  | 'FAULT_PLAN_INVALID'
-  | 'IPTABLES_FAILED'
-  | 'FAULT_LAYER_REQUEST_FAILED'
-  | 'FAULT_LAYER_CONFIG_INVALID';
+import { DriverError, type ChaosErrorOptions } from '../../errors.ts';
+
+/** Finer reasons of the network fault errors, next to the stable `code` of {@link DriverError}. */
+export type NetworkFaultReason =
+  | 'toxiproxy-start-failed'
+  | 'toxiproxy-request-failed'
+  | 'target-invalid'
+  | 'plan-invalid'
+  | 'iptables-failed'
+  | 'fault-layer-request-failed'
+  | 'fault-layer-config-invalid';
 
 /**
- * An error of the network fault drivers, the Toxiproxy server launcher or the fault layer.
- * The message states what failed, on which value, and what to do next.
+ * A failure of a network fault driver, the Toxiproxy server launcher or the fault layer. Its
+ * `code` is `DRIVER_FAILED`, and `reason` tells the failures apart.
  */
-export class NetworkFaultError extends Error {
-  readonly code: NetworkFaultErrorCode;
+export class NetworkFaultError extends DriverError {
+  readonly reason: NetworkFaultReason;
 
-  constructor(code: NetworkFaultErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    reason: NetworkFaultReason,
+    message: string,
+    options: ChaosErrorOptions & { driver?: string } = {},
+  ) {
     super(message, options);
-    this.name = 'NetworkFaultError';
-    this.code = code;
+    this.reason = reason;
   }
 }

@@ -3,6 +3,7 @@ import { access, constants } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import createDebug from 'debug';
+import { RequirementError } from '../../errors.ts';
 import { NetworkFaultError } from './errors.ts';
 
 const log = createDebug('chaos:toxiproxy');
@@ -35,7 +36,8 @@ export interface RunningToxiproxyServer {
 
 /**
  * Starts `toxiproxy-server` on 127.0.0.1 and waits until `GET /version` responds.
- * Throws `TOXIPROXY_NOT_FOUND` with the install command when the binary is missing.
+ * Throws a `RequirementError` (code `REQUIREMENT_MISSING`) with the install command when the
+ * binary is missing, and a `NetworkFaultError` when the server does not start.
  */
 export async function startToxiproxyServer(
   options: ToxiproxyServerOptions = {},
@@ -78,10 +80,10 @@ async function launch(binary: string, port: number): Promise<RunningToxiproxySer
     process.off('exit', killOnExit);
     child.kill('SIGKILL');
     throw new NetworkFaultError(
-      'TOXIPROXY_START_FAILED',
+      'toxiproxy-start-failed',
       `toxiproxy-server (${binary}) did not become ready on ${url}: ${String(error)}. ` +
-        `Last lines of its stderr: ${stderrLines.join(' | ') || '(none)'}`,
-      { cause: error },
+        `Last lines of its stderr: ${stderrLines.join(' | ') || '(none)'}.`,
+      { cause: error, value: binary, driver: 'toxiproxy' },
     );
   }
   const pid = child.pid ?? 0;
@@ -138,23 +140,25 @@ async function findOnPath(name: string): Promise<string> {
       // Not in this folder.
     }
   }
-  throw new NetworkFaultError(
-    'TOXIPROXY_NOT_FOUND',
-    `${name} was not found on PATH (${process.env.PATH ?? ''}). ` +
-      `Install it with \`${TOXIPROXY_INSTALL_COMMAND}\` or pass its path as \`binary\`.`,
-  );
+  throw new RequirementError('The Toxiproxy server', [
+    {
+      what: name,
+      reason: `not found on PATH (${process.env.PATH ?? ''})`,
+      fix: `run \`${TOXIPROXY_INSTALL_COMMAND}\` or pass the binary's path as \`binary\``,
+    },
+  ]);
 }
 
 async function assertExecutable(binary: string): Promise<void> {
   try {
     await access(binary, constants.X_OK);
   } catch (error) {
-    throw new NetworkFaultError(
-      'TOXIPROXY_NOT_FOUND',
-      `toxiproxy-server binary "${binary}" is missing or not executable. ` +
-        `Install it with \`${TOXIPROXY_INSTALL_COMMAND}\`.`,
-      { cause: error },
-    );
+    const missing = {
+      what: 'toxiproxy-server',
+      reason: `"${binary}" is missing or not executable`,
+      fix: `run \`${TOXIPROXY_INSTALL_COMMAND}\``,
+    };
+    throw new RequirementError('The Toxiproxy server', [missing], { cause: error });
   }
 }
 
