@@ -1,0 +1,86 @@
+import type { ExperimentOutcome } from '../scoring/experiment.ts';
+import type { GateResult } from '../scoring/gate.ts';
+import { formatRatio } from '../scoring/ratio.ts';
+import type { RunScore } from '../scoring/run.ts';
+import { formatDuration } from './duration.ts';
+
+/** Placeholder for a missing value in the scoreboard. */
+export const MISSING = '—';
+
+const TABLE_HEADER = ['#', 'name', 'detected', 'mttd', 'rca_service', 'rca_correct'] as const;
+
+/** How the gate was set for this run; `off` when `CHAOS_GATE=off` disabled it. */
+export type GateVerdict = { mode: 'on'; result: GateResult } | { mode: 'off' };
+
+/**
+ * Renders the scoreboard block printed at the end of a run: totals, the per-experiment table,
+ * experiments not scored, gaps and the gate verdict. Ends with a newline.
+ */
+export function renderScoreboard(score: RunScore, gate: GateVerdict): string {
+  const lines = [
+    '==== Chaos Run ====',
+    `Total: ${score.total}`,
+    `Detected: ${score.matrix.truePositives}/${score.completed}`,
+    `RCA correct: ${score.rcaCorrect}/${score.matrix.truePositives}`,
+    `False alarms in baseline windows: ${falseAlarmsText(score)}`,
+    `Precision: ${formatRatio(score.precision)}`,
+    `Recall: ${formatRatio(score.recall)}`,
+    `MTTD p50: ${optionalDuration(score.mttdP50Ms)}, p95: ${optionalDuration(score.mttdP95Ms)}`,
+    '',
+    'Per-experiment:',
+    ...renderTable(score.outcomes.map(tableRow)),
+    '',
+  ];
+  if (score.notScored.length > 0) {
+    lines.push('Not scored:');
+    for (const entry of score.notScored)
+      lines.push(`- ${entry.id}: ${entry.status}: ${entry.reason}`);
+    lines.push('');
+  }
+  lines.push('Gaps identified:');
+  if (score.gaps.length === 0) lines.push('- none');
+  for (const gap of score.gaps)
+    lines.push(`- ${gap.id}: ${gap.symptom} → ${gap.stage}: ${gap.cause}`);
+  lines.push('', ...renderGate(gate));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Renders the gate verdict: one `Gate failed:` line per failed bound, else one `Gate passed:`. */
+export function renderGate(gate: GateVerdict): string[] {
+  if (gate.mode === 'off') return ['Gate off (CHAOS_GATE=off)'];
+  const { checks, passed } = gate.result;
+  if (!passed) {
+    return checks.filter((c) => c.status === 'failed').map((c) => `Gate failed: ${c.message}`);
+  }
+  return [`Gate passed: ${checks.map((c) => c.message).join(', ')}`];
+}
+
+function falseAlarmsText(score: RunScore): string {
+  return score.baselineWindows === 0 ? 'n/a (no baseline windows)' : String(score.falseAlarms);
+}
+
+function optionalDuration(durationMs: number | undefined): string {
+  return durationMs === undefined ? MISSING : formatDuration(durationMs);
+}
+
+function tableRow(outcome: ExperimentOutcome): string[] {
+  const detected = outcome.scored ? (outcome.detected ? 'Y' : 'N') : outcome.status;
+  const mttd = outcome.detected ? optionalDuration(outcome.mttdMs) : MISSING;
+  const rcaService = outcome.rcaService ?? MISSING;
+  const rcaCorrect = outcome.rcaCorrect === undefined ? MISSING : outcome.rcaCorrect ? 'Y' : 'N';
+  return [outcome.id, outcome.name, detected, mttd, rcaService, rcaCorrect];
+}
+
+/** Renders a markdown-style table with every column padded to its widest cell. */
+export function renderTable(
+  rows: readonly string[][],
+  header: readonly string[] = TABLE_HEADER,
+): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    `| ${widths.map((width, column) => (cells[column] ?? '').padEnd(width)).join(' | ')} |`;
+  const separator = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
+  return [line(header), separator, ...rows.map(line)];
+}

@@ -1,0 +1,114 @@
+import type { BaselineWindowRecord, ExperimentRecord } from '../../harness/record.ts';
+import { compareIds, scoreExperiment, type ExperimentOutcome } from './experiment.ts';
+import { findGap, GAP_STAGE_ORDER, type Gap } from './gaps.ts';
+import { scoreRcaBaselines, type RcaBaseline } from './baselines.ts';
+import { nearestRankPercentile, ratio, type Ratio } from './ratio.ts';
+
+/** Cells of the confusion matrix: experiments on the fault row, baseline windows on the other. */
+export interface ConfusionMatrix {
+  /** Completed experiments with an alert in their detection window. */
+  truePositives: number;
+  /** Completed experiments without one. */
+  falseNegatives: number;
+  /** Baseline windows with at least one alert. */
+  falsePositives: number;
+  /** Quiet baseline windows. */
+  trueNegatives: number;
+}
+
+/** Everything the scoreboard, the results file and the report show about a run. */
+export interface RunScore {
+  /** All experiment records, whatever their status. */
+  total: number;
+  /** Completed experiments: the denominator of recall. */
+  completed: number;
+  matrix: ConfusionMatrix;
+  baselineWindows: number;
+  /** Alerts fired inside baseline windows (one window can hold several false alarms). */
+  falseAlarms: number;
+  /** Alerts fired during cooldowns, which count for neither side. */
+  cooldownAlerts: number;
+  precision: Ratio;
+  recall: Ratio;
+  rcaCorrect: number;
+  rcaAccuracy: Ratio;
+  mttdP50Ms?: number;
+  mttdP95Ms?: number;
+  /** One entry per experiment id, in id order. */
+  outcomes: ExperimentOutcome[];
+  /** Invalid, aborted and harness-error experiments with their reason. */
+  notScored: { id: string; name: string; status: string; reason: string }[];
+  /** Missed experiments in id order. */
+  gaps: Gap[];
+  rcaBaselines: RcaBaseline[];
+}
+
+/** Scores a run from its experiment and baseline-window records. Pure: no I/O, no clock. */
+export function scoreRun(
+  experiments: readonly ExperimentRecord[],
+  windows: readonly BaselineWindowRecord[],
+): RunScore {
+  const records = [...experiments].sort((a, b) => compareIds(a.id, b.id));
+  const outcomes = records.map(scoreExperiment);
+  const scored = outcomes.filter((o) => o.scored);
+  const detected = scored.filter((o) => o.detected);
+  const matrix: ConfusionMatrix = {
+    truePositives: detected.length,
+    falseNegatives: scored.length - detected.length,
+    falsePositives: windows.filter((w) => w.alerts.length > 0).length,
+    trueNegatives: windows.filter((w) => w.alerts.length === 0).length,
+  };
+  const rcaCorrect = detected.filter((o) => o.rcaCorrect === true).length;
+  const mttds = detected.flatMap((o) => (o.mttdMs === undefined ? [] : [o.mttdMs]));
+  const score: RunScore = {
+    total: records.length,
+    completed: scored.length,
+    matrix,
+    baselineWindows: windows.length,
+    falseAlarms: windows.reduce((sum, w) => sum + w.alerts.length, 0),
+    cooldownAlerts: windows.reduce((sum, w) => sum + (w.cooldownAlerts?.length ?? 0), 0),
+    precision: precisionOf(matrix, windows.length),
+    recall: ratio(matrix.truePositives, scored.length, 'no completed experiments'),
+    rcaCorrect,
+    rcaAccuracy: ratio(rcaCorrect, detected.length, 'no detected experiments'),
+    outcomes,
+    notScored: notScoredOf(records),
+    gaps: records.flatMap((r, i) => {
+      const gap = findGap(r, outcomes[i] ?? scoreExperiment(r));
+      return gap === undefined ? [] : [gap];
+    }),
+    rcaBaselines: scoreRcaBaselines(records),
+  };
+  const p50 = nearestRankPercentile(mttds, 50);
+  const p95 = nearestRankPercentile(mttds, 95);
+  if (p50 !== undefined) score.mttdP50Ms = p50;
+  if (p95 !== undefined) score.mttdP95Ms = p95;
+  return score;
+}
+
+/**
+ * Precision over experiments and baseline windows. Without any baseline window false alarms were
+ * never measured, so precision is not defined even when experiments were detected.
+ */
+function precisionOf(matrix: ConfusionMatrix, windowCount: number): Ratio {
+  if (windowCount === 0) return ratio(matrix.truePositives, 0, 'no baseline windows');
+  const alerted = matrix.truePositives + matrix.falsePositives;
+  return ratio(matrix.truePositives, alerted, 'no alerts');
+}
+
+function notScoredOf(records: readonly ExperimentRecord[]): RunScore['notScored'] {
+  return records
+    .filter((r) => r.status !== 'completed')
+    .map((r) => ({
+      id: r.id,
+      name: r.name,
+      status: r.status,
+      reason: r.reason ?? 'no reason recorded',
+    }));
+}
+
+/** Returns the gaps ordered by severity (stage), then by experiment id. */
+export function rankGaps(gaps: readonly Gap[]): Gap[] {
+  const rank = (gap: Gap): number => GAP_STAGE_ORDER.indexOf(gap.stage);
+  return [...gaps].sort((a, b) => rank(a) - rank(b) || compareIds(a.id, b.id));
+}
