@@ -3,7 +3,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dnsPacket from 'dns-packet';
 
-/** A real HTTP service on 127.0.0.1 that responds to every request with 200 and `body`. */
+/** Starts a real HTTP service on 127.0.0.1 that responds to every request with 200 and `body`. */
 export async function startHttpService(
   body: string | Buffer = 'ok',
 ): Promise<{ url: string; port: number; server: Server; close(): Promise<void> }> {
@@ -139,4 +139,39 @@ export async function resolveA(
 export function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+/** The edge every network test injects on, and its Toxiproxy proxy name. */
+export const EDGE = { caller: 'checkout-svc', callee: 'payment-svc' } as const;
+export const PROXY = 'checkout-svc__payment-svc';
+
+/** Creates a proxy on a Toxiproxy server from a free loopback port to `upstream`; returns its listen address. */
+export async function createProxy(
+  toxiproxyUrl: string,
+  name: string,
+  upstream: string,
+): Promise<string> {
+  const response = await fetch(`${toxiproxyUrl}/proxies`, {
+    method: 'POST',
+    body: JSON.stringify({ name, listen: '127.0.0.1:0', upstream }),
+  });
+  if (!response.ok)
+    throw new Error(`creating proxy ${name} failed: ${response.status} ${await response.text()}`);
+  const proxy = (await response.json()) as { listen: string };
+  return proxy.listen;
+}
+
+/** Returns the toxics and the enabled flag of a proxy, straight from the Toxiproxy API. */
+export async function proxyState(
+  toxiproxyUrl: string,
+  name: string,
+): Promise<{ enabled: boolean; toxics: { name: string; type: string }[] }> {
+  const response = await fetch(`${toxiproxyUrl}/proxies/${name}`);
+  if (!response.ok) throw new Error(`reading proxy ${name} failed: ${response.status}`);
+  return (await response.json()) as { enabled: boolean; toxics: { name: string; type: string }[] };
+}
+
+/** Returns the median of `values`. */
+export function median(values: number[]): number {
+  return quantile(values, 0.5);
 }

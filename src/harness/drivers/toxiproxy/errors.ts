@@ -12,7 +12,7 @@ export type NetworkFaultReason =
 
 /**
  * A failure of a network fault driver, the Toxiproxy server launcher or the fault layer. Its
- * `code` is `DRIVER_FAILED`, and `reason` tells the failures apart.
+ * `code` is `DRIVER_FAILED`, and `reason` distinguishes the failures.
  */
 export class NetworkFaultError extends DriverError {
   readonly reason: NetworkFaultReason;

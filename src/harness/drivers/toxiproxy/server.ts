@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import createDebug from 'debug';
+import { createLogger } from '../../log.ts';
 import { RequirementError } from '../../errors.ts';
 import { NetworkFaultError } from './errors.ts';
 
-const log = createDebug('chaos:toxiproxy');
+const log = createLogger('toxiproxy');
 
 /** The command that installs the Toxiproxy server on a fresh machine. */
 export const TOXIPROXY_INSTALL_COMMAND = 'bash scripts/install-toxiproxy.sh';
@@ -21,6 +21,8 @@ export interface ToxiproxyServerOptions {
   binary?: string;
   /** API port on 127.0.0.1; default 0, a free port. */
   port?: number;
+  /** Seed of Toxiproxy's random choices (toxicity), so a run can be replayed; default random. */
+  seed?: number;
 }
 
 /** A Toxiproxy server started by this process. */
@@ -51,7 +53,7 @@ export async function startToxiproxyServer(
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = options.port || (await findFreePort());
     try {
-      return await launch(binary, port);
+      return await launch(binary, port, options.seed);
     } catch (error) {
       lastError = error;
       log('start on port %d failed (attempt %d): %s', port, attempt, String(error));
@@ -60,10 +62,16 @@ export async function startToxiproxyServer(
   throw lastError;
 }
 
-async function launch(binary: string, port: number): Promise<RunningToxiproxyServer> {
+async function launch(
+  binary: string,
+  port: number,
+  seed: number | undefined,
+): Promise<RunningToxiproxyServer> {
   const url = `http://127.0.0.1:${port}`;
   log('starting %s on %s', binary, url);
-  const child = spawn(binary, ['-host', '127.0.0.1', '-port', String(port)], {
+  const args = ['-host', '127.0.0.1', '-port', String(port)];
+  if (seed !== undefined) args.push('-seed', String(seed));
+  const child = spawn(binary, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const stderrLines: string[] = [];
