@@ -1,13 +1,13 @@
-import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { loadConfig } from '../harness/config.ts';
 import { ConfigError } from '../harness/errors.ts';
-import { DEFAULT_GATE_THRESHOLDS, type GateThresholds } from './scoring/gate.ts';
+import type { GateThresholds } from './scoring/gate.ts';
 
 /** Settings of the scoreboard reporter. */
 export interface ReporterSettings {
-  /** Absolute folder for `chaos_results.json` and `chaos_report.md`. Default `<root>/chaos-results`. */
+  /** Absolute folder for `chaos_results.json` and `chaos_report.md`; default `<root>/chaos-results`. */
   resultsDir: string;
-  /** Gate bounds, or undefined when `CHAOS_GATE=off` turned the gate off. */
+  /** Gate bounds, or undefined when the gate is off (`CHAOS_GATE=off`). */
   thresholds: GateThresholds | undefined;
 }
 
@@ -21,50 +21,36 @@ const shareSchema = z
 const countSchema = z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number);
 
 /**
- * Reads the reporter settings from the environment: `CHAOS_RESULTS_DIR` (relative to `root`),
- * `CHAOS_GATE` (`off` disables the gate), `CHAOS_GATE_DETECTED_MIN` and
- * `CHAOS_GATE_RCA_CORRECT_MIN` (fractions or percentages, default 0.7 each) and
- * `CHAOS_GATE_FALSE_ALARMS_MAX` (alerts, default 1). Throws ConfigError on a bad value.
- *
- * TODO: read these through the harness configuration loader once `src/harness/config.ts`
- * provides one, so a config file can set them as well as the environment.
+ * Reads the reporter settings through the harness configuration (`chaos.config.json` or `.yaml`
+ * in `root`, then `CHAOS_RESULTS_DIR` and `CHAOS_GATE=off|on`). The environment can override the
+ * gate bounds: `CHAOS_GATE_DETECTED_MIN` and `CHAOS_GATE_RCA_CORRECT_MIN` (fractions such as 0.7
+ * or percentages such as 70%) and `CHAOS_GATE_FALSE_ALARMS_MAX` (alerts). Throws ConfigError on
+ * an invalid value.
  */
 export function readReporterSettings(env: NodeJS.ProcessEnv, root: string): ReporterSettings {
-  const dir = env.CHAOS_RESULTS_DIR?.trim() || 'chaos-results';
-  const resultsDir = isAbsolute(dir) ? dir : resolve(root, dir);
-  const gate = env.CHAOS_GATE?.trim().toLowerCase();
-  if (gate !== undefined && gate !== '' && gate !== 'on' && gate !== 'off') {
-    throw new ConfigError(
-      'CHAOS_GATE',
-      `CHAOS_GATE must be "on" or "off" (received "${env.CHAOS_GATE}").`,
-      {
-        value: env.CHAOS_GATE,
-        fix: 'Unset it to keep the gate on.',
-      },
-    );
-  }
-  if (gate === 'off') return { resultsDir, thresholds: undefined };
+  const config = loadConfig({ cwd: root, env });
+  if (!config.gate.enabled) return { resultsDir: config.resultsDir, thresholds: undefined };
   const thresholds: GateThresholds = {
     detectedMin: parseSetting(
       env,
       'CHAOS_GATE_DETECTED_MIN',
       shareSchema,
-      DEFAULT_GATE_THRESHOLDS.detectedMin,
+      config.gate.minDetectedRatio,
     ),
     rcaCorrectMin: parseSetting(
       env,
       'CHAOS_GATE_RCA_CORRECT_MIN',
       shareSchema,
-      DEFAULT_GATE_THRESHOLDS.rcaCorrectMin,
+      config.gate.minRcaRatio,
     ),
     falseAlarmsMax: parseSetting(
       env,
       'CHAOS_GATE_FALSE_ALARMS_MAX',
       countSchema,
-      DEFAULT_GATE_THRESHOLDS.falseAlarmsMax,
+      config.gate.maxFalseAlarms,
     ),
   };
-  return { resultsDir, thresholds };
+  return { resultsDir: config.resultsDir, thresholds };
 }
 
 function parseSetting(

@@ -113,6 +113,7 @@ export class ScoreboardReporter implements Reporter {
     });
     if (run === undefined) return;
     const scored = run;
+    this.#writer.cancel();
     this.#guard('onTestRunEnd', () => this.#writeFiles(scored));
     if (scored.gate.mode === 'on' && !scored.gate.result.passed) process.exitCode = 1;
   }

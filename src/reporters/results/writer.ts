@@ -59,6 +59,13 @@ export class CoalescingWriter {
     }, waitMs);
   }
 
+  /** Drops pending changes and the scheduled write, for when the caller writes the final file. */
+  cancel(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pending = false;
+  }
+
   /** Writes pending changes now and cancels the scheduled write. */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
