@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import type { Logger } from '../../../log.ts';
+import type { ContainerState } from '../engine.ts';
+import {
+  describeContainer,
+  forEachContainer,
+  isFaultOf,
+  type FaultHandler,
+  type HandlerRun,
+} from '../handler.ts';
+import { isContainerProcess } from '../host.ts';
+import { relocateContainer } from '../targets.ts';
+import { changeState, ensureRunning } from './container-ops.ts';
+
+/** Restart policies under which the engine restarts a container whose process was killed. */
+const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
+
+/** How long a rollback waits for a killed container to run again, in milliseconds. */
+const RECOVERY_TIMEOUT_MS = 30_000;
+
+const paramsSchema = z.object({
+  /** Kill again every this many milliseconds while the fault holds; null kills once. */
+  intervalMs: z.number().nullable(),
+  /** Delay before the driver starts a container that has no restart policy, milliseconds. */
+  restartAfterMs: z.number(),
+  before: z.array(
+    z.object({ startedAt: z.string(), restartCount: z.number(), restartPolicy: z.string() }),
+  ),
+});
+type AvailabilityParams = z.infer<typeof paramsSchema>;
+
+interface KillLoop {
+  interval: NodeJS.Timeout | undefined;
+  timers: Set<NodeJS.Timeout>;
+  kills: number;
+}
+
+// NOTE: the repeated kills and the delayed starts live in this process. After a crash they stop
+// with it, and the rollback from the plan only brings the containers back.
+const loops = new Map<string, KillLoop>();
+
+/**
+ * Kills a container's main process with SIGKILL from the host, so the restart policy sees a
+ * crash and restarts it. `docker kill` would mark the container as stopped by hand, which turns
+ * the policy off, so it is only the fallback when the process is not visible from here.
+ */
+async function killContainer(
+  run: HandlerRun<AvailabilityParams>,
+  state: ContainerState,
+  loop: KillLoop,
+): Promise<void> {
+  const pid = state.State.Pid;
+  const visible = pid > 0 && (await isContainerProcess(pid, state.Id));
+  if (visible) process.kill(pid, 'SIGKILL');
+  else await changeState(run.socketPath, state.Id, 'kill');
+  loop.kills += 1;
+  run.log(
+    'killed %s (pid %d, kill %d of plan %s)',
+    describeContainer(state),
+    pid,
+    loop.kills,
+    run.key,
+  );
+  const policy = state.HostConfig.RestartPolicy?.Name ?? '';
+  if (visible && RESTARTING_POLICIES.has(policy)) return;
+  // Nothing restarts this container by itself: start it after the fault's restart delay.
+  const timer = setTimeout(() => {
+    loop.timers.delete(timer);
+    void ensureRunning(run.socketPath, state.Id, RECOVERY_TIMEOUT_MS).catch((error: unknown) =>
+      run.log('starting %s after a kill failed: %O', describeContainer(state), error),
+    );
+  }, run.params.restartAfterMs);
+  loop.timers.add(timer);
+}
+
+async function killRunning(run: HandlerRun<AvailabilityParams>, loop: KillLoop): Promise<void> {
+  await forEachContainer(run, async (state) => {
+    if (state.State.Running && !state.State.Restarting && !state.State.Paused) {
+      await killContainer(run, state, loop);
+    }
+  });
+}
+
+function stopLoop(key: string): KillLoop | undefined {
+  const loop = loops.get(key);
+  if (!loop) return undefined;
+  clearInterval(loop.interval);
+  for (const timer of loop.timers) clearTimeout(timer);
+  loops.delete(key);
+  return loop;
+}
+
+function logFailure(log: Logger, key: string) {
+  return (error: unknown) => log('repeated kill of plan %s failed: %O', key, error);
+}
+
+/** `availability`: kills the replicas once or every interval; the restart policy revives them. */
+export const availabilityHandler: FaultHandler<AvailabilityParams> = {
+  types: ['availability'],
+  paramsSchema,
+  mechanism: (fault) =>
+    isFaultOf(fault, 'availability') && fault.interval !== undefined
+      ? 'docker: SIGKILL of the container process every interval, restart policy restarts it'
+      : 'docker: SIGKILL of the container process, restart policy restarts it',
+  requirements: () => Promise.resolve([]),
+  plan({ fault, containers }) {
+    if (!isFaultOf(fault, 'availability'))
+      throw new TypeError(`not an availability fault: ${fault.type}`);
+    return Promise.resolve({
+      intervalMs: fault.interval ?? null,
+      restartAfterMs: fault.restart_after,
+      before: containers.map((state) => ({
+        startedAt: state.State.StartedAt,
+        restartCount: state.RestartCount,
+        restartPolicy: state.HostConfig.RestartPolicy?.Name ?? '',
+      })),
+    });
+  },
+  async apply(run) {
+    stopLoop(run.key);
+    const loop: KillLoop = { interval: undefined, timers: new Set(), kills: 0 };
+    loops.set(run.key, loop);
+    await killRunning(run, loop);
+    const { intervalMs } = run.params;
+    if (intervalMs !== null) {
+      loop.interval = setInterval(() => {
+        void killRunning(run, loop).catch(logFailure(run.log, run.key));
+      }, intervalMs);
+    }
+  },
+  async verify(run) {
+    const lines: string[] = [];
+    let killed = 0;
+    const found = await forEachContainer(run, (state, index) => {
+      const before = run.params.before[index];
+      const restarted =
+        !before ||
+        state.State.StartedAt !== before.startedAt ||
+        state.RestartCount > before.restartCount ||
+        !state.State.Running;
+      if (restarted) killed += 1;
+      lines.push(
+        `${describeContainer(state)}: ${state.State.Status}, started ${state.State.StartedAt}, restarts ${before?.restartCount ?? '?'} -> ${state.RestartCount}`,
+      );
+      return Promise.resolve();
+    });
+    const kills = loops.get(run.key)?.kills;
+    const killsText = kills === undefined ? '' : `; ${kills} kill(s) so far`;
+    return { manifested: found > 0 && killed === found, detail: `${lines.join('; ')}${killsText}` };
+  },
+  async rollback(run) {
+    stopLoop(run.key);
+    for (const ref of run.refs) {
+      const state = await relocateContainer(run.socketPath, ref);
+      if (state) await ensureRunning(run.socketPath, state.Id, RECOVERY_TIMEOUT_MS);
+    }
+  },
+  async inspect(run) {
+    if (loops.has(run.key)) return 'active';
+    let down = 0;
+    await forEachContainer(run, (state) => {
+      if (!state.State.Running || state.State.Restarting) down += 1;
+      return Promise.resolve();
+    });
+    return down > 0 ? 'unknown' : 'inactive';
+  },
+};
