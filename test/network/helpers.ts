@@ -47,10 +47,13 @@ export function get(url: string, timeoutMs = 2_000): Promise<RequestResult> {
         finish({ status: response.statusCode, error: error.code ?? error.message, bytes }),
       );
     });
-    req.setTimeout(timeoutMs, () => {
+    // A timer rather than req.setTimeout, which starts only once the socket is connected, so a
+    // dropped SYN would wait for the kernel's retransmissions.
+    const timer = setTimeout(() => {
       finish({ status: undefined, error: 'timeout', bytes: 0 });
       req.destroy();
-    });
+    }, timeoutMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('error', (error: NodeJS.ErrnoException) =>
       finish({ status: undefined, error: error.code ?? error.message, bytes: 0 }),
     );

@@ -47,10 +47,12 @@ export function probeHttp(
         finish(response.statusCode, error.code ?? error.message),
       );
     });
-    req.setTimeout(timeoutMs, () => {
+    // A timer rather than req.setTimeout, which starts only once the socket is connected.
+    const timer = setTimeout(() => {
       finish(undefined, 'timeout');
       req.destroy();
-    });
+    }, timeoutMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('error', (error: NodeJS.ErrnoException) =>
       finish(undefined, error.code ?? error.message),
     );
