@@ -58,7 +58,7 @@ function syntheticRecord(index: number): ExperimentRecord {
   };
 }
 
-/** A stand-in for a Vitest suite: the reporter reads only `meta()` and the names. */
+/** Wraps a record in a stand-in for a Vitest suite; the reporter reads only `meta()` and names. */
 function suiteOf(record: ExperimentRecord): TestSuite {
   const suite = { meta: () => ({ chaos: record }), fullName: record.name, id: record.id };
   return suite as unknown as TestSuite;
@@ -110,13 +110,16 @@ async function main(): Promise<void> {
     jsonKB = big.jsonKB;
     rows['200 unbatched']!.push((await measure(200, 0)).ms);
   }
+
   // The gate fails on these synthetic records; the exit code is not the benchmark's result.
   process.exitCode = exitCodeBefore;
+
   for (const [name, values] of Object.entries(rows)) {
     console.log(
       `${name.padEnd(14)} p50 ${percentile(values, 50).toFixed(0)} ms, max ${Math.max(...values).toFixed(0)} ms`,
     );
   }
+
   const p50Small = percentile(rows['100']!, 50);
   const p50Big = percentile(rows['1000']!, 50);
   console.log(

@@ -5,7 +5,7 @@ import {
   type ExperimentRecord,
 } from '../harness/record.ts';
 
-/** A Vitest task as the collector sees it: a test module, suite or case. */
+/** The parts of a Vitest test module, suite or case that the collector reads. */
 export interface MetaCarrier {
   meta(): object;
   /** Vitest's task id; suites and cases have one, and it names the task in warnings. */
@@ -20,8 +20,8 @@ export type CollectResult = 'none' | 'added' | 'invalid';
 
 /**
  * Collects chaos records from task meta. Experiments are keyed by id and baseline windows by
- * their start and end, so a record seen twice (on a suite and on its test, or again when the
- * run ends) is stored once; the record seen last wins.
+ * their start and end. A record seen twice (on a suite and on its test, or again when the run
+ * ends) is stored once, and the record seen last wins.
  */
 export class RecordCollector {
   readonly #experiments = new Map<string, ExperimentRecord>();

@@ -35,7 +35,7 @@ export interface ScoreboardReporterOptions {
   errorOutput?: (text: string) => void;
   /** Wall clock in unix ms, for `updatedAtMs`. Default `Date.now`. */
   now?: () => number;
-  /** Least time between two rewrites of the results file, in ms. Default 250. */
+  /** Minimum time between two rewrites of the results file, in ms. Default 250. */
   minWriteIntervalMs?: number;
   /** Read records only from tasks of these Vitest projects. Default: every project. */
   projects?: readonly string[];
@@ -45,7 +45,7 @@ export interface ScoreboardReporterOptions {
  * Vitest reporter that collects the chaos records stored in task meta, rewrites
  * `chaos_results.json` as each experiment ends, and at the end of the run prints the scoreboard,
  * writes `chaos_report.md` and applies the acceptance gate. Prints nothing and leaves the exit
- * code alone when the run holds no chaos record.
+ * code alone when the run contains no chaos record.
  */
 export class ScoreboardReporter implements Reporter {
   readonly #options: ScoreboardReporterOptions;

@@ -18,7 +18,7 @@ export interface FixtureRun {
   resultsDir: string;
 }
 
-/** A fresh temporary folder holding the scenario file and the results folder. */
+/** Creates a temporary folder with the scenario file and room for the results folder. */
 export function prepareScenario(scenario: Scenario): {
   dir: string;
   scenarioFile: string;
@@ -30,7 +30,7 @@ export function prepareScenario(scenario: Scenario): {
   return { dir, scenarioFile, resultsDir: join(dir, 'results') };
 }
 
-/** The environment of a child run: no inherited Vitest or chaos variables, no colours. */
+/** Builds the environment of a child run: no inherited Vitest or chaos variables, no colours. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
@@ -86,7 +86,7 @@ export async function runFixture(
   return { ...(await collectOutput(child)), resultsDir };
 }
 
-/** The scoreboard block of a run's output, with the results folder replaced by `<results>`. */
+/** Extracts the scoreboard block of a run's output, with the results folder as `<results>`. */
 export function scoreboardOf(run: Pick<FixtureRun, 'stdout' | 'resultsDir'>): string {
   const start = run.stdout.indexOf('==== Chaos Run ====');
   if (start < 0) throw new Error(`no scoreboard in the output:\n${run.stdout}`);

@@ -3,7 +3,7 @@ import { alert, baselineWindow, detected, experiment } from './fixtures/records.
 
 /**
  * Seven experiments over every outcome: detected with the right root, a miss, a must-not-pick
- * answer, invalid, aborted, a cluster without the root's alerts, and a failing alerts call. One
+ * root, invalid, aborted, a cluster without the root's alerts, and a failing alerts call. One
  * baseline window holds one false alarm.
  */
 export function mixedScenario(): Scenario {

@@ -148,8 +148,10 @@ function mismatchReasons(record: ExperimentRecord, outcome: ExperimentOutcome): 
   }
   if (outcome.detected && outcome.rcaCorrect === false) {
     const named = outcome.rcaService ?? 'no service';
-    const why = outcome.mustNotPickViolated ? ', which must not be picked' : '';
-    reasons.push(`RCA named ${named}${why}, expected ${record.groundTruth.rootService}`);
+    const mustNotPickNote = outcome.mustNotPickViolated ? ', which must not be picked' : '';
+    reasons.push(
+      `RCA named ${named}${mustNotPickNote}, expected ${record.groundTruth.rootService}`,
+    );
   }
   return reasons;
 }

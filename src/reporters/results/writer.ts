@@ -6,7 +6,7 @@ const debug = createDebug('chaos:reporter');
 
 /**
  * Writes a file atomically: the content goes to a temporary file in the same folder, which is
- * then renamed over the target, so a reader or a crash never sees a half-written file.
+ * then renamed over the target, so readers never find a half-written file, even after a crash.
  */
 export function writeFileAtomic(folder: string, fileName: string, content: string): string {
   mkdirSync(folder, { recursive: true });
