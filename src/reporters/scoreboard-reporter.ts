@@ -64,11 +64,8 @@ export class ScoreboardReporter implements Reporter {
   }
 
   onInit(vitest: Vitest): void {
+    // Settings are read when the first record arrives, so runs without records never fail on them.
     this.#vitest = vitest;
-    this.#guard('onInit', () => {
-      this.#environment = describeEnvironment(vitest.config.root, vitest.version);
-      this.#settings = readReporterSettings(this.#options.env ?? process.env, vitest.config.root);
-    });
   }
 
   onTestRunStart(): void {
@@ -94,22 +91,26 @@ export class ScoreboardReporter implements Reporter {
   async onTestRunEnd(
     testModules: ReadonlyArray<TestModule>,
     _unhandledErrors: ReadonlyArray<unknown>,
-    _reason: TestRunEndReason,
+    reason: TestRunEndReason,
   ): Promise<void> {
     // Let reporters listed earlier (Vitest's own summary) print first.
     await new Promise((resolve) => setImmediate(resolve));
     this.#guard('onTestRunEnd', () => this.#collect(testModules.flatMap(tasksOf), 'onTestRunEnd'));
-    if (!this.#collector.isEmpty) this.#finishRun();
+    if (!this.#collector.isEmpty) this.#finishRun(reason);
     if (this.#failedHooks.size > 0) process.exitCode = 1;
   }
 
   /** Scores, prints, writes the files and applies the gate; each step fails on its own. */
-  #finishRun(): void {
+  #finishRun(reason: TestRunEndReason): void {
     let run: ScoredRun | undefined;
     this.#guard('onTestRunEnd', () => {
-      run = this.#score(true);
-      const resultsDir = this.#settingsOrDefault().resultsDir;
-      this.#print(`${renderScoreboard(run.score, run.gate)}Results: ${resultsDir}\n`);
+      run = this.#score(reason);
+      const { resultsDir } = this.#settingsFor('onTestRunEnd');
+      const interrupted =
+        reason === 'interrupted'
+          ? 'Run interrupted: experiments that did not finish are missing.\n'
+          : '';
+      this.#print(`${renderScoreboard(run.score, run.gate)}${interrupted}Results: ${resultsDir}\n`);
     });
     if (run === undefined) return;
     const scored = run;
@@ -127,6 +128,7 @@ export class ScoreboardReporter implements Reporter {
       if (result === 'invalid') this.#warnInvalid(hook);
     }
     if (changed) {
+      this.#settingsFor(hook);
       this.#lastHook = hook;
       this.#writer.update();
     }
@@ -149,19 +151,21 @@ export class ScoreboardReporter implements Reporter {
     }
   }
 
-  #score(complete: boolean): ScoredRun {
+  /** Scores the records; `endReason` is set once the run has ended. */
+  #score(endReason?: TestRunEndReason): ScoredRun {
+    this.#environment ??= describeEnvironment(this.#root(), this.#vitest?.version ?? null);
     return buildScoredRun({
       experiments: this.#collector.experiments,
       windows: this.#collector.baselineWindows,
-      environment: this.#environment ?? describeEnvironment(process.cwd(), null),
-      thresholds: this.#settingsOrDefault().thresholds,
-      complete,
+      environment: this.#environment,
+      thresholds: this.#settingsFor(this.#lastHook).thresholds,
+      endReason,
       nowMs: (this.#options.now ?? Date.now)(),
     });
   }
 
   #writeFiles(run: ScoredRun): void {
-    const { resultsDir } = this.#settingsOrDefault();
+    const { resultsDir } = this.#settingsFor('onTestRunEnd');
     writeFileAtomic(resultsDir, RESULTS_FILE, `${JSON.stringify(run.file, null, 2)}\n`);
     const probeLog = existsSync(join(resultsDir, PROBE_LOG_FILE)) ? PROBE_LOG_FILE : undefined;
     writeFileAtomic(resultsDir, REPORT_FILE, renderReport(run, probeLog));
@@ -169,22 +173,32 @@ export class ScoreboardReporter implements Reporter {
 
   #createWriter(): CoalescingWriter {
     const write = (): void => {
-      const run = this.#score(false);
-      writeFileAtomic(
-        this.#settingsOrDefault().resultsDir,
-        RESULTS_FILE,
-        `${JSON.stringify(run.file, null, 2)}\n`,
-      );
+      const content = `${JSON.stringify(this.#score().file, null, 2)}\n`;
+      writeFileAtomic(this.#settingsFor(this.#lastHook).resultsDir, RESULTS_FILE, content);
     };
     const onError = (error: unknown): void => this.#reportHookError(this.#lastHook, error);
     return new CoalescingWriter(write, onError, this.#options.minWriteIntervalMs ?? 250);
   }
 
-  /** Settings from onInit, or the defaults when onInit failed or never ran. */
-  #settingsOrDefault(): ReporterSettings {
+  /**
+   * Reads the settings on first use. An invalid setting is reported once under `hook`, and the
+   * defaults stand in so that the scoreboard still prints.
+   */
+  #settingsFor(hook: string): ReporterSettings {
     if (this.#settings !== undefined) return this.#settings;
-    const root = this.#vitest?.config.root ?? process.cwd();
-    return { resultsDir: join(root, 'chaos-results'), thresholds: DEFAULT_GATE_THRESHOLDS };
+    const root = this.#root();
+    this.#settings = {
+      resultsDir: join(root, 'chaos-results'),
+      thresholds: DEFAULT_GATE_THRESHOLDS,
+    };
+    this.#guard(hook, () => {
+      this.#settings = readReporterSettings(this.#options.env ?? process.env, root);
+    });
+    return this.#settings;
+  }
+
+  #root(): string {
+    return this.#vitest?.config.root ?? process.cwd();
   }
 
   #guard(hook: string, body: () => void): void {

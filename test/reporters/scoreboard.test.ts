@@ -176,8 +176,8 @@ Results: <results>`);
 
   it('reports a failing hook and still prints', async ({ expect }) => {
     const run = await runFixture(recallScenario(10), { env: { CHAOS_GATE: 'maybe' } });
-    expect(run.stderr).toContain(
-      'vitest-chaos reporter: onInit failed: Invalid CHAOS_GATE="maybe"',
+    expect(run.stderr).toMatch(
+      /vitest-chaos reporter: onTest(Case|Suite)Result failed: Invalid CHAOS_GATE="maybe"/,
     );
     expect(run.stderr.match(/vitest-chaos reporter/g)).toHaveLength(1);
     expect(scoreboardOf(run)).toContain('Detected: 10/10');
@@ -192,6 +192,31 @@ Results: <results>`);
     expect(run.stderr).toContain('invalid chaos record on "payment_latency"');
     expect(run.stderr).toContain('groundTruth.rootService');
     expect(scoreboardOf(run)).toContain('Total: 1');
+    expect(run.exitCode).toBe(1);
+  });
+
+  it('ignores bad settings without records', async ({ expect }) => {
+    const run = await runFixture({}, { env: { CHAOS_GATE: 'maybe' } });
+    expect(run.stderr).not.toContain('vitest-chaos reporter');
+    expect(run.stdout).not.toContain('Chaos Run');
+    expect(run.exitCode).toBe(0);
+  });
+
+  it('marks an interrupted run', async ({ expect }) => {
+    const run = await runFixture(
+      {
+        a: [{ record: detected('1', 'payment-svc', 5000), fail: true }],
+        b: [{ record: detected('2', 'auth-svc', 5000) }],
+        c: [{ record: detected('3', 'cache-svc', 5000) }],
+      },
+      { args: ['--bail=1'] },
+    );
+    const board = scoreboardOf(run);
+    expect(board).toContain('Run interrupted: experiments that did not finish are missing.');
+    const file = resultsFileSchema.parse(
+      JSON.parse(readFileSync(join(run.resultsDir, 'chaos_results.json'), 'utf8')),
+    );
+    expect(file.endReason).toBe('interrupted');
     expect(run.exitCode).toBe(1);
   });
 });

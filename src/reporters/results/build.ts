@@ -28,7 +28,8 @@ export function buildScoredRun(options: {
   windows: readonly BaselineWindowRecord[];
   environment: RunEnvironment;
   thresholds: GateThresholds | undefined;
-  complete: boolean;
+  /** How the run ended; undefined while it is still running. */
+  endReason?: 'passed' | 'failed' | 'interrupted' | undefined;
   nowMs: number;
 }): ScoredRun {
   const { experiments, windows, thresholds } = options;
@@ -41,7 +42,8 @@ export function buildScoredRun(options: {
   const file: ResultsFile = {
     kind: 'vitest-chaos-results',
     schemaVersion: RESULTS_SCHEMA_VERSION,
-    complete: options.complete,
+    complete: options.endReason !== undefined,
+    ...(options.endReason === undefined ? {} : { endReason: options.endReason }),
     updatedAtMs: options.nowMs,
     setup: describeSetup(experiments, windows, options.environment),
     summary,
