@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import createDebug from 'debug';
+import { createLogger } from '../log.ts';
 import type { z } from 'zod';
 import type { DnsForwarder } from './dns-forwarder.ts';
 import type { HttpRoute } from './http-route.ts';
 import { describeIssues, dnsRuleSchema, httpRuleSchema } from './schema.ts';
 
-const log = createDebug('chaos:fault-layer');
+const log = createLogger('fault-layer');
 
 const MAX_BODY_BYTES = 64 * 1024;
 

@@ -1,9 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import createDebug from 'debug';
+import { createLogger } from '../log.ts';
 import dnsPacket from 'dns-packet';
 import type { DnsRule } from './schema.ts';
 
-const log = createDebug('chaos:fault-layer');
+const log = createLogger('fault-layer');
 
 /** How long the forwarder waits for the upstream server before it drops a query. */
 const UPSTREAM_TIMEOUT_MS = 5_000;
@@ -19,7 +19,7 @@ export interface DnsForwarderCounters {
 
 /**
  * A UDP DNS forwarder on 127.0.0.1 for one service: it relays each query to the upstream server
- * and delays the answer by the largest `delayMs` of its rules.
+ * and delays the answer by the largest `delayMs` of the rules that match the queried name.
  */
 export class DnsForwarder {
   readonly name: string;
@@ -29,6 +29,7 @@ export class DnsForwarder {
   private readonly socket: Socket = createSocket('udp4');
   private readonly pending = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private port: number | undefined;
 
   constructor(name: string, upstream: { host: string; port: number }) {
     this.name = name;
@@ -46,7 +47,8 @@ export class DnsForwarder {
         resolve();
       });
     });
-    return this.socket.address().port;
+    this.port = this.socket.address().port;
+    return this.port;
   }
 
   setRule(rule: DnsRule): void {
@@ -64,10 +66,13 @@ export class DnsForwarder {
     return this.rules.delete(ruleId) ? 1 : 0;
   }
 
-  /** The delay currently applied to every answer, in milliseconds. */
-  get delayMs(): number {
+  /** Returns the delay for a query of these names: the largest of the matching rules, in ms. */
+  delayFor(names: string[]): number {
     let max = 0;
-    for (const rule of this.rules.values()) max = Math.max(max, rule.delayMs);
+    for (const rule of this.rules.values()) {
+      if (rule.names && !names.some((name) => matchesAny(name, rule.names ?? []))) continue;
+      max = Math.max(max, rule.delayMs);
+    }
     return max;
   }
 
@@ -75,8 +80,8 @@ export class DnsForwarder {
     const rules = [...this.rules.values()];
     return {
       name: this.name,
+      port: this.port,
       upstream: this.upstream,
-      delayMs: this.delayMs,
       rule: rules.at(-1) ?? null,
       rules,
       counters: { ...this.counters },
@@ -92,8 +97,9 @@ export class DnsForwarder {
 
   private forward(query: Buffer, client: RemoteInfo): void {
     this.counters.queries += 1;
+    let names: string[];
     try {
-      dnsPacket.decode(query);
+      names = (dnsPacket.decode(query).questions ?? []).map((question) => question.name);
     } catch (error) {
       this.counters.failed += 1;
       log('dns %s: dropped a malformed query from %s: %s', this.name, client.port, String(error));
@@ -119,13 +125,13 @@ export class DnsForwarder {
     });
     upstream.once('message', (answer) => {
       done();
-      this.reply(answer, client);
+      this.reply(answer, client, names);
     });
     upstream.send(query, this.upstream.port, this.upstream.host);
   }
 
-  private reply(answer: Buffer, client: RemoteInfo): void {
-    const delayMs = this.delayMs;
+  private reply(answer: Buffer, client: RemoteInfo, names: string[]): void {
+    const delayMs = this.delayFor(names);
     const send = () => this.socket.send(answer, client.port, client.address);
     if (delayMs <= 0) {
       send();
@@ -138,4 +144,20 @@ export class DnsForwarder {
     }, delayMs);
     this.timers.add(timer);
   }
+}
+
+function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * Tells whether a queried name is one of `names`, or one of them with a search domain appended
+ * (`payment-svc.svc.local` for `payment-svc`).
+ */
+function matchesAny(queried: string, names: string[]): boolean {
+  const candidate = normalizeName(queried);
+  return names.some((name) => {
+    const wanted = normalizeName(name);
+    return candidate === wanted || candidate.startsWith(`${wanted}.`);
+  });
 }

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import createDebug from 'debug';
+import { createLogger } from '../log.ts';
 import httpProxy from 'http-proxy';
 import type { HttpRule } from './schema.ts';
 import { createPrng } from './prng.ts';
 
-const log = createDebug('chaos:fault-layer');
+const log = createLogger('fault-layer');
 
 /** Counters of one HTTP route since it started. */
 export interface HttpRouteCounters {
@@ -44,6 +44,7 @@ export class HttpRoute {
   private readonly rules = new Map<string, ActiveRule>();
   private readonly proxy: httpProxy;
   private readonly server: Server;
+  private port: number | undefined;
 
   constructor(name: string, targetUrl: string) {
     this.name = name;
@@ -64,7 +65,8 @@ export class HttpRoute {
         resolve();
       });
     });
-    return (this.server.address() as AddressInfo).port;
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.port;
   }
 
   /** Adds the rule, or replaces the rule with the same `ruleId`; its generator restarts. */
@@ -92,6 +94,7 @@ export class HttpRoute {
     }));
     return {
       name: this.name,
+      port: this.port,
       targetUrl: this.targetUrl,
       rule: rules.at(-1) ?? null,
       rules,

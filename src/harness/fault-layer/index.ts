@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import createDebug from 'debug';
+import { createLogger } from '../log.ts';
 import { NetworkFaultError } from '../drivers/toxiproxy/errors.ts';
 import { createAdminServer } from './admin.ts';
 import { DnsForwarder } from './dns-forwarder.ts';
@@ -9,7 +9,7 @@ import { describeIssues, faultLayerConfigSchema, type FaultLayerConfig } from '.
 export type { FaultLayerConfig, HttpRule, HttpRuleInput, DnsRule } from './schema.ts';
 export { httpRuleSchema, dnsRuleSchema, faultLayerConfigSchema } from './schema.ts';
 
-const log = createDebug('chaos:fault-layer');
+const log = createLogger('fault-layer');
 
 /** A fault layer running in this process. */
 export interface RunningFaultLayer {

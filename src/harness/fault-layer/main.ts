@@ -4,10 +4,10 @@
  * and exits cleanly on SIGTERM or SIGINT.
  */
 import { readFile } from 'node:fs/promises';
-import createDebug from 'debug';
+import { createLogger } from '../log.ts';
 import { startFaultLayer } from './index.ts';
 
-const log = createDebug('chaos:fault-layer');
+const log = createLogger('fault-layer');
 
 async function main(): Promise<void> {
   const configPath = process.argv[2];

@@ -58,10 +58,15 @@ export const httpRuleSchema = z.strictObject({
 export type HttpRuleInput = z.input<typeof httpRuleSchema>;
 export type HttpRule = z.output<typeof httpRuleSchema>;
 
-/** A DNS delay rule, the body of `PUT /dns/<name>`: every answer is held back `delayMs`. */
+/**
+ * A DNS delay rule, the body of `PUT /dns/<name>`: answers are sent `delayMs` late, for every
+ * query or, with `names`, only for queries of those names (case-insensitive, also with a
+ * search domain appended).
+ */
 export const dnsRuleSchema = z.strictObject({
   ruleId,
   delayMs: z.number().min(0).max(600_000),
+  names: z.array(z.string().min(1)).min(1).optional(),
 });
 export type DnsRule = z.output<typeof dnsRuleSchema>;
 

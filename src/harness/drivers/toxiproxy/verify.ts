@@ -3,7 +3,7 @@ import type { ToxiproxyApi } from './client.ts';
 import type { ToxiproxyPlanData } from './index.ts';
 import { loopbackAddress, probeHttp } from './probe.ts';
 
-/** Longest added latency the check measures with a real request, in milliseconds. */
+/** Maximum added latency the check measures with a real request, in milliseconds. */
 const MAX_PROBED_LATENCY_MS = 3_000;
 /** How long a partitioned request must hang to count as hanging, in milliseconds. */
 const PARTITION_HANG_MS = 300;

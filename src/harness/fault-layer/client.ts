@@ -1,0 +1,135 @@
+import { NetworkFaultError } from '../drivers/toxiproxy/errors.ts';
+import type { DnsRule, HttpRuleInput } from './schema.ts';
+
+/** Timeout of one request to the fault layer's admin API, in milliseconds. */
+export const FAULT_LAYER_REQUEST_TIMEOUT_MS = 3_000;
+
+/** A failed request to the fault layer's admin API, with method, URL, status and body. */
+export class FaultLayerRequestError extends NetworkFaultError {
+  readonly method: string;
+  readonly url: string;
+  /** HTTP status, or undefined when no response arrived. */
+  readonly status: number | undefined;
+  readonly responseBody: string;
+
+  constructor(
+    request: { method: string; url: string; status?: number; responseBody?: string },
+    cause?: unknown,
+  ) {
+    const reason =
+      cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
+    const outcome =
+      request.status === undefined
+        ? `no response (${cause instanceof Error ? cause.message : String(cause)}${reason})`
+        : `status ${request.status}, body ${JSON.stringify((request.responseBody ?? '').slice(0, 300))}`;
+    super(
+      'fault-layer-request-failed',
+      `Fault layer request ${request.method} ${request.url} failed: ${outcome}.`,
+      {
+        cause,
+        value: request.url,
+        fix:
+          request.status === undefined
+            ? 'Check that the fault layer runs at that URL (the embedded stack starts it).'
+            : undefined,
+      },
+    );
+    this.method = request.method;
+    this.url = request.url;
+    this.status = request.status;
+    this.responseBody = request.responseBody ?? '';
+  }
+}
+
+/** The part of a `GET /http/<route>` or `GET /dns/<name>` response that drivers read. */
+export interface RuleListing {
+  name: string;
+  /** Listener port on 127.0.0.1. */
+  port?: number;
+  rules: { ruleId: string; [key: string]: unknown }[];
+  counters: Record<string, number>;
+}
+
+/** A client of a fault layer's admin API, with a timeout on every request. */
+export class FaultLayerClient {
+  readonly adminUrl: string;
+  private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(adminUrl: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
+    this.adminUrl = adminUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? FAULT_LAYER_REQUEST_TIMEOUT_MS;
+    this.signal = options.signal;
+  }
+
+  putHttpRule(route: string, rule: HttpRuleInput): Promise<RuleListing> {
+    return this.request('PUT', `/http/${encodeURIComponent(route)}`, rule);
+  }
+
+  getHttpRoute(route: string): Promise<RuleListing> {
+    return this.request('GET', `/http/${encodeURIComponent(route)}`);
+  }
+
+  /** Removes one rule (idempotent); a route the fault layer does not know counts as removed. */
+  deleteHttpRule(route: string, ruleId: string): Promise<void> {
+    return this.deleteRule(`/http/${encodeURIComponent(route)}`, ruleId);
+  }
+
+  putDnsRule(name: string, rule: DnsRuleInput): Promise<RuleListing> {
+    return this.request('PUT', `/dns/${encodeURIComponent(name)}`, rule);
+  }
+
+  getDnsForwarder(name: string): Promise<RuleListing> {
+    return this.request('GET', `/dns/${encodeURIComponent(name)}`);
+  }
+
+  /** Removes one rule (idempotent); a forwarder the fault layer does not know counts as removed. */
+  deleteDnsRule(name: string, ruleId: string): Promise<void> {
+    return this.deleteRule(`/dns/${encodeURIComponent(name)}`, ruleId);
+  }
+
+  private async deleteRule(path: string, ruleId: string): Promise<void> {
+    try {
+      await this.request('DELETE', `${path}?ruleId=${encodeURIComponent(ruleId)}`);
+    } catch (error) {
+      if (error instanceof FaultLayerRequestError && error.status === 404) return;
+      throw error;
+    }
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = `${this.adminUrl}${path}`;
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = this.signal ? AbortSignal.any([timeout, this.signal]) : timeout;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        signal,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new FaultLayerRequestError({ method, url }, error);
+    }
+    const text = await response.text();
+    if (!response.ok)
+      throw new FaultLayerRequestError({
+        method,
+        url,
+        status: response.status,
+        responseBody: text,
+      });
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new FaultLayerRequestError(
+        { method, url, status: response.status, responseBody: text },
+        error,
+      );
+    }
+  }
+}
+
+/** The body of `PUT /dns/<name>` as a caller writes it. */
+export type DnsRuleInput = Omit<DnsRule, 'names'> & { names?: string[] };
