@@ -50,17 +50,21 @@ export interface UnreadableEntry {
   error: string;
 }
 
-/** Returns the start time of a process in clock ticks since boot, from `/proc`, or undefined. */
-export function processStartTicks(pid: number): number | undefined {
+/** Reads the fields of `/proc/<pid>/stat` after the command name, or undefined without /proc. */
+function procStatFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces, so count fields after its closing bracket.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    return Number.isFinite(ticks) ? ticks : undefined;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** Returns the start time of a process in clock ticks since boot, from `/proc`, or undefined. */
+export function processStartTicks(pid: number): number | undefined {
+  const ticks = Number(procStatFields(pid)?.[19]);
+  return Number.isFinite(ticks) ? ticks : undefined;
 }
 
 /** Tells whether the process that wrote an entry still runs (and is the same process). */
@@ -70,9 +74,11 @@ export function isOwnerAlive(entry: Pick<JournalEntry, 'pid' | 'pidStartTicks'>)
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-  if (entry.pidStartTicks === undefined) return true;
-  const ticks = processStartTicks(entry.pid);
-  return ticks === undefined || ticks === entry.pidStartTicks;
+  const fields = procStatFields(entry.pid);
+  // A zombie has exited; it stays in the table when its new parent does not reap it.
+  if (fields?.[0] === 'Z' || fields?.[0] === 'X') return false;
+  if (entry.pidStartTicks === undefined || fields === undefined) return true;
+  return Number(fields[19]) === entry.pidStartTicks;
 }
 
 /**

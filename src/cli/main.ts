@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../harness/config.ts';
+import { getDriver, loadDriverModule } from '../harness/faults/registry.ts';
+import { isOwnerAlive, Journal, type JournalEntry } from '../harness/journal/journal.ts';
+import { recoverJournal, type RecoveryScope } from '../harness/journal/recovery.ts';
+
+const USAGE = `Usage: vitest-chaos <command> [options]
+
+Commands:
+  status    list the faults recorded as active in the journal, checked against the real state
+  cleanup   roll back every fault in the journal
+
+Options:
+  --journal <dir>        journal folder (default: journalDir of chaos.config.json, or .chaos/journal)
+  --run <id>             cleanup: only the faults of this run id
+  --driver-module <m>    a module that registers drivers; repeatable
+  --json                 status: print JSON
+  -h, --help             show this help
+`;
+
+/** Built-in drivers, loaded when present so that recovery finds them without config. */
+const BUILT_IN_DRIVERS = fileURLToPath(new URL('../harness/drivers/index.ts', import.meta.url));
+
+async function loadDrivers(modules: string[]): Promise<void> {
+  const all = existsSync(BUILT_IN_DRIVERS) ? [BUILT_IN_DRIVERS, ...modules] : modules;
+  for (const module of all) {
+    const failure = await loadDriverModule(module);
+    if (failure) console.error(`warning: loading driver module ${module} failed: ${failure}`);
+  }
+}
+
+async function stateOf(entry: JournalEntry): Promise<string> {
+  if (!getDriver(entry.plan.driver) && entry.driverModule)
+    await loadDriverModule(entry.driverModule);
+  const driver = getDriver(entry.plan.driver);
+  if (!driver) return 'unknown (driver not registered)';
+  if (!driver.inspect) return 'unknown (driver cannot inspect)';
+  try {
+    return await driver.inspect(entry.plan);
+  } catch (error) {
+    return `unknown (inspect failed: ${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+async function status(journalDir: string, json: boolean): Promise<number> {
+  const { entries, unreadable } = await new Journal(journalDir).list();
+  const rows = [];
+  for (const entry of entries) {
+    rows.push({
+      id: entry.id,
+      fault: entry.plan.faultType,
+      target: entry.plan.target,
+      driver: entry.plan.driver,
+      mechanism: entry.plan.mechanism,
+      runId: entry.runId,
+      runnerPid: entry.pid,
+      runnerAlive: isOwnerAlive(entry),
+      injectedAt: new Date(entry.createdAtMs).toISOString(),
+      state: await stateOf(entry),
+    });
+  }
+  if (json) {
+    console.log(JSON.stringify({ journalDir, faults: rows, unreadable }, null, 2));
+    return 0;
+  }
+  if (rows.length === 0) console.log(`No active faults in ${journalDir}.`);
+  for (const row of rows) {
+    const runner = `runner pid ${row.runnerPid} ${row.runnerAlive ? 'running' : 'gone'}`;
+    console.log(
+      `${row.id}  ${row.fault} on ${row.target} via ${row.driver} (${row.mechanism}), since ${row.injectedAt}, ${runner}, state: ${row.state}`,
+    );
+  }
+  for (const file of unreadable) console.log(`unreadable journal file ${file.file}: ${file.error}`);
+  return 0;
+}
+
+async function cleanup(
+  journalDir: string,
+  scope: RecoveryScope,
+  driverModules: string[],
+): Promise<number> {
+  await loadDrivers(driverModules);
+  const result = await recoverJournal({ dir: journalDir, scope });
+  for (const entry of result.rolledBack)
+    console.log(`rolled back ${entry.plan.faultType} on ${entry.plan.target} (${entry.id})`);
+  for (const { entry, error } of result.failed)
+    console.error(`failed to roll back ${entry.id}: ${error.message}`);
+  for (const file of result.unreadable)
+    console.error(`unreadable journal file ${file.file}: ${file.error}`);
+  if (result.rolledBack.length === 0 && result.failed.length === 0)
+    console.log(`Nothing to roll back in ${journalDir}.`);
+  return result.failed.length > 0 || result.unreadable.length > 0 ? 1 : 0;
+}
+
+/** Runs the CLI with the arguments after the command name; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        journal: { type: 'string' },
+        run: { type: 'string' },
+        'driver-module': { type: 'string', multiple: true },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  const [command] = parsed.positionals;
+  if (parsed.values.help || command === undefined) {
+    console.log(USAGE);
+    return command === undefined && !parsed.values.help ? 2 : 0;
+  }
+  const config = loadConfig();
+  const journalDir = parsed.values.journal ?? config.journalDir;
+  const driverModules = [...config.driverModules, ...(parsed.values['driver-module'] ?? [])];
+  if (command === 'status') return status(journalDir, parsed.values.json);
+  if (command === 'cleanup')
+    return cleanup(
+      journalDir,
+      parsed.values.run ? { runId: parsed.values.run } : 'all',
+      driverModules,
+    );
+  console.error(`Unknown command "${command}".\n\n${USAGE}`);
+  return 2;
+}
