@@ -50,6 +50,7 @@ export async function engineCall<T>(
   try {
     return await call();
   } catch (error) {
+    if (error instanceof DockerFaultError) throw error;
     throw toEngineError(socketPath, what, error);
   }
 }
@@ -205,7 +206,7 @@ export async function execInContainer(
 
 /**
  * Starts a command inside a running container without waiting for it to end, then checks that
- * it started. Throws a `tool-missing` error when the program is not in the image.
+ * it runs. Throws a `tool-missing` error when the program is not in the image.
  */
 export async function startInContainer(
   socketPath: string,
@@ -218,31 +219,44 @@ export async function startInContainer(
   const exec = await engineCall(socketPath, what, () =>
     docker.getContainer(containerId).exec({ Cmd: command, Env: options.env }),
   );
-  await engineCall(socketPath, what, () => exec.start({ Detach: true }));
-  // A program that cannot start ends at once with exit code 126 or 127.
-  for (let attempt = 0; attempt < 20; attempt += 1) {
+  let startError: unknown;
+  // The engine rejects the start with HTTP 400 when the program is not found.
+  await engineCall(socketPath, what, () => exec.start({ Detach: true })).catch((error: unknown) => {
+    startError = error;
+  });
+  for (let attempt = 0; attempt < STARTED_CHECKS; attempt += 1) {
     const info = await engineCall(socketPath, what, () => exec.inspect());
     if (info.Running) return;
-    if (info.ExitCode !== null && info.ExitCode !== undefined && !info.Running) {
-      if (NOT_STARTED_EXIT_CODES.has(info.ExitCode)) {
-        throw toolMissing(command, containerId, {
-          exitCode: info.ExitCode,
-          stdout: '',
-          stderr: '',
-        });
+    const exitCode = info.ExitCode;
+    if (exitCode !== null && exitCode !== undefined) {
+      if (NOT_STARTED_EXIT_CODES.has(exitCode)) {
+        const output = startError instanceof Error ? startError.message : '';
+        throw toolMissing(command, containerId, { exitCode, stdout: output, stderr: '' });
       }
       throw new DockerFaultError(
         'engine-request-failed',
-        `${what} ended at once with exit code ${info.ExitCode}.`,
+        `${what} ended at once with exit code ${exitCode}.`,
         {
           value: command,
           fix: 'Run the same command with "docker exec" to see its output.',
+          cause: startError,
         },
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+  if (startError) throw startError;
+  throw new DockerFaultError(
+    'timed-out',
+    `${what} did not start within ${STARTED_CHECKS * 25} ms.`,
+    {
+      value: command,
+    },
+  );
 }
+
+/** How many times startInContainer checks, 25 ms apart, that the command runs. */
+const STARTED_CHECKS = 40;
 
 function toolMissing(command: string[], containerId: string, result: ExecResult): DockerFaultError {
   const program = command[0] ?? '';

@@ -87,12 +87,14 @@ async function environContains(pid: number, entry: string): Promise<boolean> {
   }
 }
 
+/** Reads the process group of a live process; undefined for a zombie or a process gone. */
 async function processGroupOf(pid: number): Promise<number | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Field 5 is the process group; the command name (field 2) may contain spaces.
+    // Field 3 is the state and field 5 the process group; the command name (field 2) may
+    // contain spaces, so fields are counted after its closing bracket.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[2]);
+    return fields[0] === 'Z' ? undefined : Number(fields[2]);
   } catch {
     return undefined;
   }
@@ -117,7 +119,19 @@ export async function markedProcesses(containerPid: number, marker: string): Pro
   return marked;
 }
 
-/** Kills (SIGKILL) the processes of a container that belong to a fault; returns how many. */
+async function livePids(pids: number[]): Promise<number[]> {
+  const live: number[] = [];
+  for (const pid of pids) if ((await processGroupOf(pid)) !== undefined) live.push(pid);
+  return live;
+}
+
+/** How long a kill waits for the marked processes to end, in milliseconds. */
+const KILL_TIMEOUT_MS = 5_000;
+
+/**
+ * Kills (SIGKILL) the processes of a container that belong to a fault and waits until they
+ * have ended, so their memory and CPU are free when it returns. Returns how many it killed.
+ */
 export async function killMarkedProcesses(containerPid: number, marker: string): Promise<number> {
   const pids = await markedProcesses(containerPid, marker);
   for (const pid of pids) {
@@ -127,6 +141,22 @@ export async function killMarkedProcesses(containerPid: number, marker: string):
       // A worker may have ended between the listing and the kill.
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     }
+  }
+  const startedAtMs = Date.now();
+  // The killed pids themselves are awaited: once the marked parent is gone, no process carries
+  // the marker any more, but its workers may still be releasing their memory.
+  while ((await livePids(pids)).length > 0) {
+    if (Date.now() - startedAtMs > KILL_TIMEOUT_MS) {
+      throw new DockerFaultError(
+        'timed-out',
+        `Processes marked ${marker} still run ${KILL_TIMEOUT_MS} ms after SIGKILL.`,
+        {
+          value: marker,
+          fix: 'Check the container with "docker top"; a process in uninterruptible sleep ends only when its I/O does.',
+        },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return pids.length;
 }

@@ -10,11 +10,13 @@ import {
 } from '../handler.ts';
 import { isContainerProcess } from '../host.ts';
 import { relocateContainer } from '../targets.ts';
-import { changeState, ensureRunning } from './container-ops.ts';
+import { changeState, ensureRunning, waitForState } from './container-ops.ts';
 
 /** Restart policies under which the engine restarts a container whose process was killed. */
 const RESTARTING_POLICIES = new Set(['always', 'unless-stopped', 'on-failure']);
 
+/** How long a kill waits for the engine to report the exit, in milliseconds. */
+const EXIT_SEEN_TIMEOUT_MS = 5_000;
 /** How long a rollback waits for a killed container to run again, in milliseconds. */
 const RECOVERY_TIMEOUT_MS = 30_000;
 
@@ -54,6 +56,13 @@ async function killContainer(
   if (visible) process.kill(pid, 'SIGKILL');
   else await changeState(run.socketPath, state.Id, 'kill');
   loop.kills += 1;
+  // The engine notices the exit a moment later; wait for it so verify sees the kill.
+  await waitForState(
+    run.socketPath,
+    state.Id,
+    (current) => current.State.Pid !== pid,
+    EXIT_SEEN_TIMEOUT_MS,
+  );
   run.log(
     'killed %s (pid %d, kill %d of plan %s)',
     describeContainer(state),
