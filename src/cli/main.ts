@@ -21,7 +21,7 @@ Options:
 `;
 
 /** Built-in drivers, loaded when present so that recovery finds them without config. */
-const BUILT_IN_DRIVERS = fileURLToPath(new URL('../harness/drivers/index.ts', import.meta.url));
+const BUILT_IN_DRIVERS = fileURLToPath(new URL('../harness/drivers/defaults.ts', import.meta.url));
 
 async function loadDrivers(modules: string[]): Promise<void> {
   const all = existsSync(BUILT_IN_DRIVERS) ? [BUILT_IN_DRIVERS, ...modules] : modules;

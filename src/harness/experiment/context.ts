@@ -5,6 +5,7 @@ import type { ActiveFault } from '../faults/lifecycle.ts';
 import { Journal } from '../journal/journal.ts';
 import { createPipelineClient, type PipelineClient } from '../pipeline/client.ts';
 import type { StackInfo } from '../stack-info.ts';
+import { loadBaseline, type Baseline } from '../steady/baseline.ts';
 import { createProbeLogReader, type ProbeReader } from '../steady/probe-log.ts';
 import { createMetricsSampler, type MetricsSampler } from '../steady/sampler.ts';
 import type { SteadyFunctions } from './steady-adapter.ts';
@@ -54,6 +55,8 @@ export interface ResolvedContext {
   pipeline: PipelineClient;
   probe: ProbeReader | undefined;
   sampler: MetricsSampler | undefined;
+  /** Metric statistics captured before the campaign, when globalSetup saved them. */
+  baseline: Baseline | undefined;
   journal: Journal;
   profile: ProfileSettings;
   faultDurationMs: number;
@@ -99,6 +102,7 @@ export function resolveContext(
     pipeline,
     probe,
     sampler,
+    baseline: campaign?.baselineFile ? loadBaseline(campaign.baselineFile) : undefined,
     journal: options.journal ?? new Journal(campaign?.journalDir, campaign?.runId),
     profile,
     faultDurationMs,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isChaosError, RequirementError } from '../errors.ts';
 import { injectFault, type ActiveFault } from '../faults/lifecycle.ts';
+import { loadDriverModule } from '../faults/registry.ts';
 import { createLogger, logLinesSince, logMark } from '../log.ts';
 import type { ExperimentRecord } from '../record.ts';
 import { analyseWindow, recordDetection } from './analysis.ts';
@@ -60,6 +61,8 @@ export class ExperimentRun {
     this.record.reason = undefined;
     this.record.status = 'completed';
     try {
+      for (const module of this.context.campaign?.driverModules ?? [])
+        await loadDriverModule(module);
       this.#steady = { ...(await this.#loadSteady()), ...this.options.steady };
       await this.#steadyStateGate();
       const offset = await this.context.pipeline.estimateClockOffset({ samples: 3 });
@@ -107,6 +110,7 @@ export class ExperimentRun {
     const result = await this.#steady.waitForSteadyState({
       probe: this.context.probe,
       sampler: this.context.sampler,
+      baseline: this.context.baseline,
       windowMs: settings?.windowMs ?? this.context.profile.steadyStateWindowMs,
       minPassRate: settings?.minPassRate,
       timeoutMs: settings?.timeoutMs ?? 4 * this.context.profile.steadyStateWindowMs,
@@ -227,6 +231,7 @@ export class ExperimentRun {
     this.record.recovery = await this.#steady.measureRecovery({
       probe: this.context.probe,
       sampler: this.context.sampler,
+      baseline: this.context.baseline,
       sinceMs,
       windowMs: settings?.windowMs ?? this.context.profile.steadyStateWindowMs,
       timeoutMs: settings?.timeoutMs ?? this.context.profile.recoveryTimeoutMs,
@@ -239,7 +244,7 @@ export class ExperimentRun {
     const probe = this.context.probe;
     if (settings === false || !probe || !this.#steady?.waitCooldown) return;
     const windowMs = this.context.profile.steadyStateWindowMs;
-    this.record.cooldown = await this.#steady.waitCooldown({
+    const { mode, waitedMs } = await this.#steady.waitCooldown({
       mode: settings?.mode ?? this.context.campaign?.cooldownMode ?? 'adaptive',
       maxMs: settings?.maxMs ?? this.context.profile.cooldownMaxMs,
       quietMs: settings?.quietMs ?? Math.min(10_000, windowMs),
@@ -252,5 +257,6 @@ export class ExperimentRun {
       },
       onProgress: this.context.progress,
     });
+    this.record.cooldown = { mode, waitedMs };
   }
 }
