@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Scenario } from './fixtures/define-suites.ts';
@@ -7,6 +7,7 @@ import type { Scenario } from './fixtures/define-suites.ts';
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const VITEST_BIN = join(REPO_ROOT, 'node_modules/vitest/vitest.mjs');
 export const FIXTURE_CONFIG = join(import.meta.dirname, 'fixtures/vitest.config.ts');
+export const PROJECTS_CONFIG = join(import.meta.dirname, 'fixtures/projects.config.ts');
 
 /** A child Vitest run on the fixture suites. */
 export interface FixtureRun {
@@ -74,15 +75,25 @@ export function collectOutput(
 /** Runs the fixture suites of `scenario` under the scoreboard reporter. */
 export async function runFixture(
   scenario: Scenario,
-  options: { env?: Record<string, string>; args?: string[] } = {},
+  options: {
+    env?: Record<string, string>;
+    args?: string[];
+    probeLog?: string;
+    config?: string;
+  } = {},
 ): Promise<FixtureRun> {
   const { scenarioFile, resultsDir } = prepareScenario(scenario);
+  if (options.probeLog !== undefined) {
+    mkdirSync(resultsDir);
+    writeFileSync(join(resultsDir, 'probe.log'), options.probeLog);
+  }
   const env = childEnv({
     CHAOS_FIXTURE: scenarioFile,
     CHAOS_RESULTS_DIR: resultsDir,
     ...options.env,
   });
-  const child = startVitest(['run', '--config', FIXTURE_CONFIG, ...(options.args ?? [])], env);
+  const config = options.config ?? FIXTURE_CONFIG;
+  const child = startVitest(['run', '--config', config, ...(options.args ?? [])], env);
   return { ...(await collectOutput(child)), resultsDir };
 }
 

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { resultsFileSchema } from '../../src/reporters/index.ts';
-import { baselineWindow, detected, experiment } from './fixtures/records.ts';
-import { runFixture, scoreboardOf, type FixtureRun } from './run-fixture.ts';
+import { alert, baselineWindow, detected, experiment } from './fixtures/records.ts';
+import { PROJECTS_CONFIG, runFixture, scoreboardOf, type FixtureRun } from './run-fixture.ts';
 import { mixedScenario, recallScenario } from './scenarios.ts';
 
 const MIXED_SCOREBOARD = `==== Chaos Run ====
@@ -70,6 +70,7 @@ describe.concurrent('ScoreboardReporter', () => {
     const report = readFileSync(join(run.resultsDir, 'chaos_report.md'), 'utf8');
     expect(report).toContain('## Setup');
     expect(report).toContain('- Experiments: 7');
+    expect(report).toContain('- Probe log: not written');
     expect(report).toContain('### 3. checkout_retry_storm');
     expect(report).toContain(
       'RCA named checkout-svc, which must not be picked, expected payment-svc',
@@ -79,7 +80,7 @@ describe.concurrent('ScoreboardReporter', () => {
   });
 
   it('passes the gate when all are detected', async ({ expect }) => {
-    const run = await runFixture(recallScenario(10));
+    const run = await runFixture(recallScenario(10), { probeLog: 'probe ok\n' });
     const board = scoreboardOf(run);
     expect(board).toContain(
       'Detected: 10/10\nRCA correct: 10/10\nFalse alarms in baseline windows: 0',
@@ -92,6 +93,8 @@ describe.concurrent('ScoreboardReporter', () => {
       'Gate passed: detected 10/10 = 100% >= 70%, RCA correct 10/10 = 100% >= 70%, false alarms 0 <= 1',
     );
     expect(run.exitCode).toBe(0);
+    const report = readFileSync(join(run.resultsDir, 'chaos_report.md'), 'utf8');
+    expect(report).toContain('- Probe log: [probe.log](probe.log)');
   });
 
   it('fails the gate at recall 0.6', async ({ expect }) => {
@@ -218,5 +221,20 @@ Results: <results>`);
     );
     expect(file.endReason).toBe('interrupted');
     expect(run.exitCode).toBe(1);
+  });
+
+  it('reads only the selected projects', async ({ expect }) => {
+    const run = await runFixture(
+      {
+        a: [{ record: detected('1', 'payment-svc', 5000) }],
+        b: [{ record: experiment('2', 'auth-svc') }],
+        c: [{ record: baselineWindow([alert('x', 'cache-svc', -400_000)]) }],
+      },
+      { config: PROJECTS_CONFIG },
+    );
+    const board = scoreboardOf(run);
+    expect(board).toContain('Total: 1\nDetected: 1/1');
+    expect(board).toContain('False alarms in baseline windows: n/a (no baseline windows)');
+    expect(run.exitCode).toBe(0);
   });
 });
