@@ -130,6 +130,14 @@ describe('createConditionWatcher', () => {
     expect(watch.update({ checkout_up: 0 }, 2)).toBeDefined();
   });
 
+  it('keeps the for timer across missing values', () => {
+    const watch = watcher('probe_pass_rate < 90% for 2s');
+    expect(watch.update({ probe_pass_rate: 0 }, 0)).toBeUndefined();
+    expect(watch.update({}, 1_000)).toBeUndefined();
+    expect(watch.update({}, 2_000)).toBeUndefined();
+    expect(watch.update({ probe_pass_rate: 0 }, 2_100)).toBeDefined();
+  });
+
   it('combines with OR and AND', () => {
     const watch = watcher('probe_pass_rate < 90% OR checkout_p99 > 3s AND checkout_up == 1');
     expect(watch.update({ probe_pass_rate: 99, checkout_p99: 4_000, checkout_up: 0 }, 0)).toBe(

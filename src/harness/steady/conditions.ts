@@ -38,8 +38,8 @@ export interface ConditionTrip {
 export interface ConditionWatcher {
   /**
    * Evaluates every condition against one sample taken at `nowMs` (unix ms) and returns the
-   * first one that holds, or `undefined`. A variable missing from `values` makes its comparison
-   * false and restarts its `for` timer.
+   * first one that holds, or `undefined`. A variable missing from `values` (or not finite)
+   * makes its comparison false for this sample without restarting its `for` timer.
    */
   update(values: Record<string, number>, nowMs: number): ConditionTrip | undefined;
 }
@@ -320,11 +320,10 @@ function evaluate(
     return condition.kind === 'and' ? results.every(Boolean) : results.some(Boolean);
   }
   const actual = values[condition.variable];
-  if (
-    actual === undefined ||
-    !Number.isFinite(actual) ||
-    !compare(actual, condition.op, condition.value)
-  ) {
+  // A sample without the value (no probe check or no request in the window) is no evidence
+  // either way: the comparison is false for it, but its `for` timer keeps running.
+  if (actual === undefined || !Number.isFinite(actual)) return false;
+  if (!compare(actual, condition.op, condition.value)) {
     trueSince.delete(condition);
     return false;
   }
