@@ -1,0 +1,375 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type RunningStack } from '../../fixtures/stack/index.ts';
+import { processDriver } from '../../src/harness/drivers/process/index.ts';
+import { startToxiproxyServer } from '../../src/harness/drivers/toxiproxy/server.ts';
+import type { DriverContext, FaultPlan } from '../../src/harness/faults/driver.ts';
+import { faultSchema, type FaultInput } from '../../src/harness/faults/spec.ts';
+import {
+  cgroupsMatching,
+  delta,
+  eventually,
+  meanBetween,
+  mountsMatching,
+  pidsMatching,
+  probe,
+  probeOnce,
+  quantileBetween,
+  scrape,
+  sleep,
+  successRate,
+  sum,
+  windows,
+} from './helpers.ts';
+
+// One stack for the whole file. Each test injects a real fault through the process driver,
+// measures the symptom in the metrics and the probe, rolls back, and measures that it is gone.
+let toxiproxy: Awaited<ReturnType<typeof startToxiproxyServer>>;
+let stack: RunningStack;
+let context: DriverContext;
+const plans: FaultPlan[] = [];
+const LATENCY = 'http_server_request_duration_seconds';
+
+async function inject(input: FaultInput): Promise<FaultPlan> {
+  const fault = faultSchema.parse(input);
+  expect(await processDriver.checkRequirements(fault, context)).toEqual([]);
+  const plan = await processDriver.plan(fault, context);
+  plans.push(plan);
+  await processDriver.apply(plan, context);
+  const manifestation = await processDriver.verify(plan, context);
+  expect(manifestation.manifested, manifestation.detail).toBe(true);
+  return plan;
+}
+
+async function rollback(plan: FaultPlan): Promise<void> {
+  await processDriver.rollback(plan, context);
+  expect(await processDriver.inspect!(plan)).toBe('inactive');
+}
+
+async function services(): Promise<
+  { name: string; pid: number | null; restarts: number; state: string }[]
+> {
+  const response = await fetch(`${stack.info.supervisorUrl}/services`);
+  return (await response.json()) as never;
+}
+
+beforeAll(async () => {
+  toxiproxy = await startToxiproxyServer();
+  stack = await startStack({ toxiproxyUrl: toxiproxy.url, workload: { ratePerSecond: 6 } });
+  context = { stack: stack.info, experimentKey: `t${process.pid}x${Date.now() % 100_000}` };
+  await sleep(2_000);
+});
+
+afterAll(async () => {
+  for (const plan of plans) await processDriver.rollback(plan, context).catch(() => undefined);
+  const stateDir = stack?.info.stateDir ?? 'none';
+  await stack?.stop();
+  await toxiproxy?.stop();
+  expect(pidsMatching(stateDir)).toEqual([]);
+  expect(mountsMatching(stateDir)).toEqual([]);
+  expect(cgroupsMatching('memory', context?.stack.stateDir ? 'vitest-chaos/' : 'none')).toEqual([]);
+});
+
+describe('embedded stack under process faults', () => {
+  it('answers the probe while steady', async () => {
+    const results = await probe(stack.info.probeUrl, 40, 250);
+    expect(successRate(results)).toBe(1);
+    const list = await services();
+    expect(list).toHaveLength(13);
+    expect(list.every((service) => service.state === 'running')).toBe(true);
+  });
+
+  it('gateway CPU saturation slows only the gateway', async () => {
+    const base = await windows(stack.info, ['api-gateway', 'inventory-svc'], 5_000);
+    const plan = await inject({
+      type: 'cpu_saturation',
+      target: 'api-gateway',
+      load: 100,
+      workers: 2,
+      cpu_limit: 0.3,
+    });
+    const hot = await windows(stack.info, ['api-gateway', 'inventory-svc'], 6_000);
+    await rollback(plan);
+    expect(cgroupsMatching('cpu', 'vitest-chaos-cpu')).toEqual([]);
+    expect(pidsMatching('stress-ng')).toEqual([]);
+    const after = await windows(stack.info, ['api-gateway'], 4_000);
+
+    const gatewayBaseMs =
+      meanBetween(base['api-gateway']!.before, base['api-gateway']!.after, LATENCY) * 1e3;
+    const gatewayHotMs =
+      meanBetween(hot['api-gateway']!.before, hot['api-gateway']!.after, LATENCY) * 1e3;
+    const gatewayAfterMs =
+      meanBetween(after['api-gateway']!.before, after['api-gateway']!.after, LATENCY) * 1e3;
+    const gatewayBaseP99 = quantileBetween(
+      base['api-gateway']!.before,
+      base['api-gateway']!.after,
+      LATENCY,
+      0.99,
+    );
+    const gatewayHotP99 = quantileBetween(
+      hot['api-gateway']!.before,
+      hot['api-gateway']!.after,
+      LATENCY,
+      0.99,
+    );
+    const neighbourBaseP99 = quantileBetween(
+      base['inventory-svc']!.before,
+      base['inventory-svc']!.after,
+      LATENCY,
+      0.99,
+    );
+    const neighbourHotP99 = quantileBetween(
+      hot['inventory-svc']!.before,
+      hot['inventory-svc']!.after,
+      LATENCY,
+      0.99,
+    );
+    console.log({
+      gatewayBaseMs,
+      gatewayHotMs,
+      gatewayAfterMs,
+      gatewayBaseP99,
+      gatewayHotP99,
+      neighbourBaseP99,
+      neighbourHotP99,
+    });
+    expect(gatewayHotMs).toBeGreaterThan(gatewayBaseMs + 15);
+    expect(gatewayHotP99).toBeGreaterThanOrEqual(gatewayBaseP99 * 2);
+    expect(neighbourHotP99).toBeLessThanOrEqual(Math.max(neighbourBaseP99 * 2, 0.05));
+    expect(gatewayAfterMs).toBeLessThan(gatewayBaseMs + (gatewayHotMs - gatewayBaseMs) / 2);
+  });
+
+  it('inventory killed every interval comes back', async () => {
+    const inventoryUrl = stack.info.services.find(
+      (service) => service.name === 'inventory-svc',
+    )!.url;
+    const first = (await services()).find((service) => service.name === 'inventory-svc')!;
+    const before = await Promise.all(
+      ['api-gateway', 'checkout-svc'].map((name) => scrape(stack.info, name)),
+    );
+    const plan = await inject({
+      type: 'availability',
+      target: 'inventory-svc',
+      interval: '3s',
+      restart_after: '1s',
+    });
+    const refused = await fetch(`${inventoryUrl}/health`).then(
+      () => 'answered',
+      (error: Error) => String((error.cause as { code?: string } | undefined)?.code),
+    );
+    await sleep(7_000);
+    const during = (await services()).find((service) => service.name === 'inventory-svc')!;
+    const after = await Promise.all(
+      ['api-gateway', 'checkout-svc'].map((name) => scrape(stack.info, name)),
+    );
+    await rollback(plan);
+    const connectionErrors =
+      delta(before[0]!, after[0]!, 'http_client_requests_total', {
+        peer: 'inventory-svc',
+        status: 'error',
+      }) +
+      delta(before[1]!, after[1]!, 'http_client_requests_total', {
+        peer: 'inventory-svc',
+        status: 'error',
+      });
+    console.log({ refused, restarts: during.restarts - first.restarts, connectionErrors });
+    expect(refused).toBe('ECONNREFUSED');
+    expect(during.restarts - first.restarts).toBeGreaterThanOrEqual(2);
+    expect(connectionErrors).toBeGreaterThan(0);
+    const back = await eventually(
+      async () => (await services()).find((service) => service.name === 'inventory-svc')!,
+      (service) => service.state === 'running',
+      8_000,
+    );
+    expect(back.pid).not.toBe(first.pid);
+    expect(pidsMatching(context.experimentKey)).toEqual([]);
+    await eventually(
+      () => probeOnce(stack.info.probeUrl),
+      (result) => result.status === 200,
+      8_000,
+    );
+  });
+
+  it('payment pause stalls checkout until resumed', async () => {
+    const plan = await inject({ type: 'process_pause', target: 'payment-svc' });
+    const state = (await services()).find((service) => service.name === 'payment-svc')!.state;
+    const paused = await probeOnce(stack.info.probeUrl, 6_000);
+    await rollback(plan);
+    const resumed = await eventually(
+      () => probeOnce(stack.info.probeUrl),
+      (result) => result.status === 200,
+      8_000,
+    );
+    console.log({ state, paused, resumed });
+    expect(state).toBe('paused');
+    expect(paused.status).not.toBe(200);
+    expect(paused.durationMs).toBeGreaterThan(1_000);
+    expect((await services()).find((service) => service.name === 'payment-svc')!.state).toBe(
+      'running',
+    );
+  });
+
+  it('payment-db memory fill stalls its pool', async () => {
+    const base = await windows(stack.info, ['payment-db', 'payment-svc'], 3_000);
+    const plan = await inject({ type: 'memory', target: 'payment-db', fill: 90 });
+    await sleep(1_500);
+    const hot = await windows(stack.info, ['payment-db', 'payment-svc'], 5_000);
+    await rollback(plan);
+    await sleep(1_500);
+    const after = await windows(stack.info, ['payment-db', 'payment-svc'], 3_000);
+    const db = (w: typeof base) => w['payment-db']!;
+    const pay = (w: typeof base) => w['payment-svc']!;
+    const usedShare =
+      sum(db(hot).after, 'memory_used_bytes') / sum(db(hot).after, 'memory_limit_bytes');
+    const waitBaseS = meanBetween(db(base).before, db(base).after, 'db_pool_wait_seconds');
+    const waitHotS = meanBetween(db(hot).before, db(hot).after, 'db_pool_wait_seconds');
+    const waitAfterS = meanBetween(db(after).before, db(after).after, 'db_pool_wait_seconds');
+    const failuresHot = delta(pay(hot).before, pay(hot).after, 'http_server_requests_total', {
+      route: '/charge',
+      status: '503',
+    });
+    const failuresAfter = delta(pay(after).before, pay(after).after, 'http_server_requests_total', {
+      route: '/charge',
+      status: '503',
+    });
+    const chargeHotS = meanBetween(pay(hot).before, pay(hot).after, LATENCY, { route: '/charge' });
+    console.log({
+      usedShare,
+      waitBaseS,
+      waitHotS,
+      waitAfterS,
+      failuresHot,
+      failuresAfter,
+      chargeHotS,
+    });
+    expect(usedShare).toBeGreaterThan(0.85);
+    expect(waitBaseS).toBeLessThan(0.05);
+    expect(waitHotS).toBeGreaterThan(0.5);
+    expect(failuresHot).toBeGreaterThan(0);
+    expect(chargeHotS).toBeGreaterThan(0.5);
+    expect(waitAfterS).toBeLessThan(0.05);
+    expect(failuresAfter).toBe(0);
+  });
+
+  it('auth clock skew makes the gateway reject tokens', async () => {
+    const before = await scrape(stack.info, 'api-gateway');
+    const plan = await inject({ type: 'time_skew', target: 'auth-svc', offset: '+60s' });
+    const rejected = await eventually(
+      () => probeOnce(stack.info.probeUrl),
+      (result) => result.status === 401,
+      8_000,
+    );
+    const during = await scrape(stack.info, 'api-gateway');
+    await rollback(plan);
+    const recovered = await eventually(
+      () => probeOnce(stack.info.probeUrl),
+      (result) => result.status === 200,
+      8_000,
+    );
+    const after = await scrape(stack.info, 'api-gateway');
+    await sleep(2_000);
+    const later = await scrape(stack.info, 'api-gateway');
+    const rejections = delta(before, during, 'auth_token_rejections_total');
+    const reasons = during
+      .filter((sample) => sample.name === 'auth_token_rejections_total')
+      .map((sample) => sample.labels.reason);
+    console.log({ rejected, recovered, rejections, reasons });
+    expect(rejections).toBeGreaterThan(0);
+    expect(reasons.some((reason) => reason === 'iat' || reason === 'nbf')).toBe(true);
+    expect(delta(after, later, 'auth_token_rejections_total')).toBe(0);
+  });
+
+  it('log-collector disk fill makes ingestion lag', async () => {
+    const plan = await inject({ type: 'disk_fill', target: 'log-collector', fill: 100 });
+    const during = await eventually(
+      () => scrape(stack.info, 'log-collector'),
+      (samples) =>
+        sum(samples, 'log_write_errors_total', { code: 'ENOSPC' }) > 0 &&
+        sum(samples, 'log_ingestion_lag_seconds') > 2,
+      12_000,
+    );
+    const freeBytes = sum(during, 'disk_free_bytes');
+    await rollback(plan);
+    const after = await eventually(
+      () => scrape(stack.info, 'log-collector'),
+      (samples) => sum(samples, 'log_ingestion_lag_seconds') < 1,
+      10_000,
+    );
+    console.log({
+      lagS: sum(during, 'log_ingestion_lag_seconds'),
+      enospc: sum(during, 'log_write_errors_total', { code: 'ENOSPC' }),
+      freeBytes,
+      lagAfterS: sum(after, 'log_ingestion_lag_seconds'),
+    });
+    expect(freeBytes).toBeLessThan(64 * 1024);
+    expect(sum(after, 'disk_free_bytes')).toBeGreaterThan(1024 * 1024);
+  });
+
+  it('checkout fd exhaustion fails its calls', async () => {
+    const plan = await inject({ type: 'fd_exhaustion', target: 'checkout-svc', fill: 100 });
+    const results = await probe(stack.info.probeUrl, 6, 250);
+    await rollback(plan);
+    const recovered = await eventually(
+      () => probeOnce(stack.info.probeUrl),
+      (result) => result.status === 200,
+      8_000,
+    );
+    console.log({ statuses: results.map((result) => result.status), recovered });
+    expect(successRate(results)).toBe(0);
+  });
+
+  it('payment config corruption turns it unhealthy', async () => {
+    const healthUrl = `${stack.info.services.find((service) => service.name === 'payment-svc')!.url}/health`;
+    const plan = await inject({ type: 'config_corruption', target: 'payment-svc' });
+    const unhealthy = await eventually(
+      () => probeOnce(healthUrl),
+      (result) => result.status === 503,
+      5_000,
+    );
+    const during = await scrape(stack.info, 'payment-svc');
+    await rollback(plan);
+    await eventually(
+      () => probeOnce(healthUrl),
+      (result) => result.status === 200,
+      5_000,
+    );
+    expect(unhealthy.status).toBe(503);
+    expect(sum(during, 'config_reload_errors_total')).toBeGreaterThan(0);
+  });
+
+  it('cache poisoning breaks inventory reads', async () => {
+    const before = await scrape(stack.info, 'inventory-svc');
+    const plan = await inject({ type: 'cache_poisoning', target: 'cache-svc', share: 1 });
+    await sleep(3_000);
+    const during = await scrape(stack.info, 'inventory-svc');
+    await rollback(plan);
+    await sleep(3_000);
+    const after = await scrape(stack.info, 'inventory-svc');
+    await sleep(3_000);
+    const later = await scrape(stack.info, 'inventory-svc');
+    const invalidDuring = delta(before, during, 'cache_requests_total', { result: 'invalid' });
+    const invalidAfter = delta(after, later, 'cache_requests_total', { result: 'invalid' });
+    console.log({ invalidDuring, invalidAfter });
+    expect(invalidDuring).toBeGreaterThan(0);
+    expect(invalidAfter).toBe(0);
+  });
+
+  it('leaves nothing behind after rollback', async () => {
+    const stateDir = stack.info.stateDir!;
+    expect(cgroupsMatching('cpu', 'vitest-chaos-cpu')).toEqual([]);
+    expect(pidsMatching(context.experimentKey)).toEqual([]);
+    for (const service of stack.info.services) {
+      const leftovers = readdirSync(service.dataDir!).filter((file) =>
+        file.includes('vitest-chaos'),
+      );
+      expect(leftovers, service.name).toEqual([]);
+      expect(existsSync(`${service.configFile}.vitest-chaos-${context.experimentKey}.bak`)).toBe(
+        false,
+      );
+    }
+    const paused = (await services()).filter((service) => service.state !== 'running');
+    expect(paused).toEqual([]);
+    for (const plan of plans) expect(await processDriver.inspect!(plan)).toBe('inactive');
+    expect(stateDir).toBeTruthy();
+  });
+});
