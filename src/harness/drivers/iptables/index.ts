@@ -13,7 +13,7 @@ import { findService, type StackInfo } from '../../stack-info.ts';
 import { ToxiproxyApi } from '../toxiproxy/client.ts';
 import { NetworkFaultError } from '../toxiproxy/errors.ts';
 import { loopbackAddress } from '../toxiproxy/probe.ts';
-import { iptables, runCommand } from './exec.ts';
+import { iptables, restoreFilterRules, restoreLine, runCommand } from './exec.ts';
 import { readChainCounters, removeEmptyFilterTable, nftFilterTableExists } from './tables.ts';
 
 export { iptablesSnapshot } from './exec.ts';
@@ -162,9 +162,23 @@ async function apply(faultPlan: FaultPlan): Promise<void> {
     faultPlan.target,
     data.chain,
   );
-  await iptables(['-N', data.chain]);
-  for (const rule of data.rules) await iptables(['-A', data.chain, ...rule]);
-  await iptables(['-I', data.hook, '1', ...data.jump]);
+  const lines = [
+    `:${data.chain} - [0:0]`,
+    ...data.rules.map((rule) => restoreLine(['-A', data.chain, ...rule])),
+    restoreLine(['-I', data.hook, '1', ...data.jump]),
+  ];
+  const result = await restoreFilterRules(lines);
+  if (result.exitCode !== 0) {
+    throw new NetworkFaultError(
+      'iptables-failed',
+      `iptables-restore --noflush failed with exit code ${result.exitCode}: ${result.stderr.trim()}. Rules: ${lines.join(' | ')}.`,
+      {
+        driver: DRIVER_NAME,
+        value: lines,
+        fix: 'Run as root and check that the statistic match is available (modprobe xt_statistic).',
+      },
+    );
+  }
   log('injected packet loss on %s, chain %s', faultPlan.target, data.chain);
 }
 
@@ -192,6 +206,26 @@ async function verify(faultPlan: FaultPlan): Promise<Manifestation> {
 async function rollback(faultPlan: FaultPlan): Promise<void> {
   const data = parsePlan(faultPlan);
   log('rolling back packet loss on %s, chain %s', faultPlan.target, data.chain);
+  // One atomic call removes the jump and the chain. It fails as a whole when something is
+  // already gone or the jump was inserted twice, and the step-by-step path below handles that.
+  const fast = await restoreFilterRules([
+    restoreLine(['-D', data.hook, ...data.jump]),
+    restoreLine(['-F', data.chain]),
+    restoreLine(['-X', data.chain]),
+  ]);
+  if (fast.exitCode !== 0) {
+    log(
+      'atomic removal of chain %s failed (%s), removing step by step',
+      data.chain,
+      fast.stderr.trim(),
+    );
+    await removeStepByStep(data);
+  }
+  if (!data.filterTableExisted) await removeEmptyFilterTable();
+  log('rolled back packet loss on %s, chain %s removed', faultPlan.target, data.chain);
+}
+
+async function removeStepByStep(data: IptablesPlanData): Promise<void> {
   // Delete every copy of the jump: a retried apply may have inserted it twice.
   for (let attempt = 0; attempt < 10; attempt++) {
     const result = await runCommand('iptables', ['-w', '-D', data.hook, ...data.jump]);
@@ -201,8 +235,6 @@ async function rollback(faultPlan: FaultPlan): Promise<void> {
     await iptables(['-F', data.chain]);
     await iptables(['-X', data.chain]);
   }
-  if (!data.filterTableExisted) await removeEmptyFilterTable();
-  log('rolled back packet loss on %s, chain %s removed', faultPlan.target, data.chain);
 }
 
 async function inspect(faultPlan: FaultPlan): Promise<'active' | 'inactive' | 'unknown'> {

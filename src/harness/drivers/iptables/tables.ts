@@ -26,13 +26,15 @@ export async function nftFilterTableExists(): Promise<boolean> {
 /**
  * Deletes the nftables table `ip filter` when it contains no rule, no chain of its own and only
  * ACCEPT policies, which is how iptables-nft leaves it after the fault's chain is gone. The
- * host's `iptables-save` output is then what it was before the fault.
+ * host's `iptables-save` output is then what it was before the fault. Call it only with the nft
+ * backend: a plan records `filterTableExisted: true` for the legacy one.
  */
 export async function removeEmptyFilterTable(): Promise<void> {
-  if (!(await usesNftBackend())) return;
   const saved = await runCommand('iptables-save', ['-t', 'filter']);
   const empty = saved.stdout.split('\n').every((line) => EMPTY_FILTER_LINE.test(line));
   if (!empty) return;
+  // NOTE: iptables-nft takes no lock, so a tool that adds its first rule between the check above
+  // and this delete loses it; the window is one process start (a few ms).
   // NOTE: when two faults overlap, the first rollback finds the other's chain and keeps the
   // table, and the second (which found the table) keeps it too, so an empty table may remain.
   const result = await runCommand('nft', ['delete', 'table', 'ip', 'filter']).catch(
