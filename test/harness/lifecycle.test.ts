@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FixtureState } from './fixtures/lifecycle/state.ts';
 import { processState } from './support/drivers.ts';
 import { sendJson, startTestServer, type TestServer } from './support/http-server.ts';
@@ -62,19 +62,16 @@ function run(suite: string, overrides: Partial<FixtureState> = {}) {
 const isPaused = () => processState(victimPid) === 'T';
 
 describe('experiment rollback', () => {
-  beforeAll(async () => {
+  beforeEach(async () => {
+    // A new pipeline per test, so its one alert fires inside each test's window.
     pipeline = await startPipeline();
-  });
-  afterAll(async () => {
-    await pipeline.close();
-  });
-  beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'chaos-lifecycle-'));
     victim = spawn('sleep', ['300'], { stdio: 'ignore' });
     if (victim.pid === undefined) throw new Error('sleep did not start');
     victimPid = victim.pid;
   });
-  afterEach(() => {
+  afterEach(async () => {
+    await pipeline.close();
     victim.kill('SIGCONT');
     victim.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -93,6 +90,16 @@ describe('experiment rollback', () => {
     expect(record.times.rolledBackAtMs).toBeGreaterThan(record.times.injectedAtMs);
     expect(meta.tests[0].annotations[0].message).toMatch(/^detected, MTTD \d+ms; RCA victim/);
     expect(processState(victimPid)).not.toBe('T');
+  });
+
+  it('stores a baseline window record', async () => {
+    const { code, output } = await run('baseline-window.fixture.ts').exited;
+    expect(code, output).toBe(0);
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    const record = meta.suites[0].meta.chaos;
+    expect(record.kind).toBe('baseline_window');
+    expect(record.endedAtMs - record.startedAtMs).toBeGreaterThanOrEqual(1_200);
+    expect(record.alerts.map((alert: { id: string }) => alert.id)).toEqual(['a1']);
   });
 
   it('rolls back after an assertion failure', async () => {

@@ -1,0 +1,76 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { processState } from './support/drivers.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/vitest-chaos.mjs', import.meta.url));
+const DRIVERS = new URL('./support/drivers.ts', import.meta.url).href;
+
+let dir: string;
+let victim: ChildProcess;
+
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('vitest-chaos command', () => {
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chaos-cli-'));
+    victim = spawn('sleep', ['60'], { stdio: 'ignore' });
+    process.kill(victim.pid ?? 0, 'SIGSTOP');
+    const journalDir = join(dir, '.chaos/journal');
+    mkdirSync(journalDir, { recursive: true });
+    const entry = {
+      version: 1,
+      id: 'e1',
+      runId: 'run',
+      pid: process.pid,
+      createdAtMs: Date.now(),
+      experimentKey: 'k',
+      plan: {
+        driver: 'test-sigstop',
+        mechanism: 'SIGSTOP',
+        faultType: 'process_pause',
+        target: 'victim',
+        data: { pid: victim.pid ?? 0 },
+      },
+      driverModule: DRIVERS,
+    };
+    writeFileSync(join(journalDir, 'e1.json'), JSON.stringify(entry));
+  });
+  afterEach(() => {
+    victim.kill('SIGCONT');
+    victim.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists active faults with their real state', () => {
+    const { code, output } = cli('status');
+    expect(code, output).toBe(0);
+    expect(output).toContain('process_pause on victim via test-sigstop (SIGSTOP)');
+    expect(output).toContain('state: active');
+  });
+
+  it('rolls back every fault on cleanup', () => {
+    const { code, output } = cli('cleanup');
+    expect(code, output).toBe(0);
+    expect(output).toContain('rolled back process_pause on victim (e1)');
+    expect(processState(victim.pid ?? 0)).not.toBe('T');
+    expect(readdirSync(join(dir, '.chaos/journal'))).toEqual([]);
+    expect(cli('status').output).toContain('No active faults');
+  });
+
+  it('rejects an unknown command', () => {
+    const { code, output } = cli('explode');
+    expect(code).toBe(2);
+    expect(output).toContain('Unknown command "explode"');
+  });
+});
