@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DriverError, RequirementError } from '../../src/harness/errors.ts';
-import type { FaultDriver } from '../../src/harness/faults/driver.ts';
 import { injectFault } from '../../src/harness/faults/lifecycle.ts';
 import { registerDriver, resolveDriver } from '../../src/harness/faults/registry.ts';
 import { faultSchema } from '../../src/harness/faults/spec.ts';
