@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { resultsFileSchema } from '../../src/reporters/index.ts';
@@ -236,5 +237,18 @@ Results: <results>`);
     expect(board).toContain('Total: 1\nDetected: 1/1');
     expect(board).toContain('False alarms in baseline windows: n/a (no baseline windows)');
     expect(run.exitCode).toBe(0);
+  });
+
+  it('prints when the results folder is unwritable', async ({ expect }) => {
+    const blocker = join(mkdtempSync(join(tmpdir(), `chaos-blocked-${process.pid}-`)), 'file');
+    writeFileSync(blocker, 'not a folder');
+    const run = await runFixture(recallScenario(10), { env: { CHAOS_RESULTS_DIR: blocker } });
+    expect(run.stdout).toContain('==== Chaos Run ====\nTotal: 10\nDetected: 10/10');
+    expect(run.stdout).toContain('Gate passed:');
+    expect(run.stderr).toMatch(
+      /vitest-chaos reporter: onTest(Case|Suite)Result failed: Writing \S+chaos_results.json failed: EEXIST/,
+    );
+    expect(run.stderr).toMatch(/vitest-chaos reporter: onTestRunEnd failed: /);
+    expect(run.exitCode).toBe(1);
   });
 });

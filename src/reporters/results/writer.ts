@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import createDebug from 'debug';
+import { ChaosError } from '../../harness/errors.ts';
 
 const debug = createDebug('chaos:reporter');
 
@@ -9,18 +10,23 @@ const debug = createDebug('chaos:reporter');
  * then renamed over the target, so readers never find a half-written file, even after a crash.
  */
 export function writeFileAtomic(folder: string, fileName: string, content: string): string {
-  mkdirSync(folder, { recursive: true });
   const target = join(folder, fileName);
   const temporary = join(
     folder,
     `.${fileName}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
   );
   try {
+    mkdirSync(folder, { recursive: true });
     writeFileSync(temporary, content);
     renameSync(temporary, target);
   } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
+    removeQuietly(temporary);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ChaosError(`Writing ${target} failed: ${reason}.`, {
+      value: folder,
+      fix: 'Set CHAOS_RESULTS_DIR (or resultsDir in the config file) to a writable folder.',
+      cause: error,
+    });
   }
   debug('wrote %s (%d bytes)', target, content.length);
   return target;
@@ -78,5 +84,14 @@ export class CoalescingWriter {
     } catch (error) {
       this.onError(error);
     }
+  }
+}
+
+/** Removes a leftover temporary file; a failure here must not hide the original error. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    debug('cannot remove %s: %O', path, error);
   }
 }
