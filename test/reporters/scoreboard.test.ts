@@ -41,7 +41,7 @@ Gate failed: detected 3/5 = 60% < 70% (short by 1 experiment)
 Gate failed: RCA correct 1/3 = 33.3% < 70% (short by 2 experiments)
 Results: <results>`;
 
-// Each test runs Vitest in a child process; running them side by side halves the wall time.
+// Each test runs Vitest in a child process, so the tests run side by side to save wall time.
 describe.concurrent('ScoreboardReporter', () => {
   let mixedRun: Promise<FixtureRun> | undefined;
   const runMixed = (): Promise<FixtureRun> => (mixedRun ??= runFixture(mixedScenario()));
@@ -78,6 +78,8 @@ describe.concurrent('ScoreboardReporter', () => {
     );
     expect(report).toContain('1. Experiment 2, detector: no alert in 90s');
     expect(report).toContain('| RCA = service with the most alerts | 0.33');
+    expect(report).toContain('Lift over the best trivial rule: +0 percentage points.');
+    expect(report).toContain('   - cluster c6: alerts a6');
   });
 
   it('passes the gate when all are detected', async ({ expect }) => {

@@ -55,7 +55,18 @@ function renderLift(run: ScoredRun): string {
     ]),
   ];
   const table = renderTable(rows, ['RCA method', 'accuracy', 'correct/detected']);
-  return ['## RCA against trivial baselines', '', ...table].join('\n');
+  return ['## RCA against trivial baselines', '', ...table, '', liftText(run)].join('\n');
+}
+
+/** States the pipeline's RCA accuracy minus the best trivial rule's, in percentage points. */
+function liftText(run: ScoredRun): string {
+  const pipeline = run.score.rcaAccuracy;
+  const best = Math.max(
+    ...run.score.rcaBaselines.map((b) => (b.accuracy.defined ? b.accuracy.value : 0)),
+  );
+  if (!pipeline.defined) return 'Lift over the best trivial rule: n/a (no detected experiments).';
+  const points = Math.round((pipeline.value - best) * 100);
+  return `Lift over the best trivial rule: ${points >= 0 ? '+' : ''}${points} percentage points.`;
 }
 
 function renderExperiments(entries: ResultsFile['experiments']): string {

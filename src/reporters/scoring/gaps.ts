@@ -120,7 +120,10 @@ function findCorrelatorGap(record: ExperimentRecord): Gap | undefined {
     stage: 'correlator',
     symptom: `${count}, cluster ${cluster.id} has none from ${record.groundTruth.rootService}`,
     cause: `cluster holds ${cluster.services.join(', ') || 'no services'}`,
-    evidence: alertEvidence(record),
+    evidence: [
+      `cluster ${cluster.id}: alerts ${cluster.alertIds.join(', ') || 'none'}`,
+      ...alertEvidence(record),
+    ],
   };
 }
 
