@@ -33,7 +33,7 @@ function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 }
 
-/** A local alert API: alerts every 200 ms while `noisy`, read back by time. */
+/** Starts a local alert API that records an alert every 200 ms while noisy. */
 async function startAlertSource() {
   const alertsAtMs: number[] = [];
   let timer: NodeJS.Timeout | undefined;

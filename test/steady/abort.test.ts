@@ -34,7 +34,7 @@ beforeAll(async () => {
   sampler = createMetricsSampler({ stack: stackOf([service]), windowMs: 1_000 });
   await sleep(500);
 });
-// Every test starts on a steady system whose latency window holds no earlier fault.
+// Every test starts on a steady system whose latency window contains no earlier fault.
 beforeEach(async () => {
   const gate = await waitForSteadyState({ probe, sampler, windowMs: 1_500, timeoutMs: 15_000 });
   expect(gate.steady).toBe(true);

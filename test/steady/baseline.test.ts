@@ -126,7 +126,7 @@ describe('captureBaseline', () => {
     expect(p99?.mean).toBeGreaterThan(0);
     expect(progress.some((line) => line.startsWith('capturing baseline:'))).toBe(true);
 
-    // Scrape source: the gauge series holds exactly the values this sampler scraped, after
+    // Scrape source: the gauge series contains exactly the values this sampler scraped, after
     // the first scrape that only sets the starting totals.
     const scrapedValues = direct.gaugeValues.slice(1);
     const directGauge = fromScrape.series.find((series) => series.metric === 'test_queue_depth');

@@ -32,7 +32,7 @@ export interface TestService {
 }
 
 /**
- * Starts a service on 127.0.0.1 with a free port. `/health` and `/work` answer after
+ * Starts a service on 127.0.0.1 with a free port. `/health` and `/work` respond after
  * `behaviour.delayMs` with `behaviour.status`; `/metrics` serves prom-client text, and each
  * scrape sets `test_queue_depth` to the next value of a fixed sequence.
  */

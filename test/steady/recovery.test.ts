@@ -131,7 +131,7 @@ describe('measureRecovery', () => {
   });
 });
 
-/** A stand-in for the pipeline's alert API on 127.0.0.1: noisy mode raises an alert every 200 ms. */
+/** Starts a stand-in for the pipeline's alert API on 127.0.0.1 that records an alert every 200 ms while noisy. */
 async function startAlertSource() {
   const alertsAtMs: number[] = [];
   let noise: NodeJS.Timeout | undefined;

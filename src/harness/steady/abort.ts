@@ -31,7 +31,7 @@ export interface AbortWatchOptions {
 
 /** A running watch of abort conditions. */
 export interface AbortWatch extends AsyncDisposable {
-  /** Resolves with the trip once a condition holds and `onTrip` returned, or with `undefined` after `stop()`. */
+  /** Resolves with the trip once a condition is true and `onTrip` returned, or with `undefined` after `stop()`. */
   readonly tripped: Promise<ConditionTrip | undefined>;
   /** The trip so far, if any. */
   trip(): ConditionTrip | undefined;

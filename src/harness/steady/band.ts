@@ -70,9 +70,9 @@ function format(value: number): string {
 
 /**
  * Lists the values outside their baseline band. Latency p99 and error rate only have an upper
- * bound; `up` must be 1 for a service that was up in the baseline and is checked even when the
- * value is missing; gauges are checked only with `tolerance.gauges`. A p99 or error rate with no
- * value (no request in the window) is skipped.
+ * bound. A service that was up in the baseline must have `up` 1, and a missing `up` counts as a
+ * violation. A p99 or error rate with no value (no request in the window) is skipped. Gauges are
+ * checked only with `tolerance.gauges`.
  */
 export function bandViolations(
   baseline: Baseline,

@@ -43,7 +43,7 @@ export type BaselineSeries = z.infer<typeof seriesSchema>;
 /** The steady state of the system as measured before the campaign, saved as `baseline.json`. */
 export type Baseline = z.infer<typeof baselineSchema>;
 
-/** Where a baseline comes from: direct scrapes of `/metrics` or range queries to Prometheus. */
+/** Source of a baseline: direct scrapes of `/metrics` or range queries to Prometheus. */
 export type BaselineSource =
   | { kind: 'scrape'; stack: StackInfo }
   /** `queries` maps `<service>:<metric>` to a PromQL expression that returns one series. */

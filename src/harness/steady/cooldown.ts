@@ -22,7 +22,7 @@ export interface CooldownOptions {
   onProgress?: (text: string) => void;
 }
 
-/** How a cooldown ended. */
+/** Outcome of a cooldown. */
 export interface CooldownResult {
   mode: 'adaptive' | 'fixed';
   waitedMs: number;
@@ -51,8 +51,8 @@ async function waitFixed(options: CooldownOptions, startedAtMs: number): Promise
 
 /**
  * Waits between two experiments so that one does not disturb the next. The adaptive mode (the
- * default of the harness) ends once `isRecovered` holds and `isPipelineQuiet(now - quietMs)`
- * holds, and at the latest after `maxMs`; the fixed mode waits `maxMs`.
+ * default of the harness) ends once `isRecovered()` and `isPipelineQuiet(now - quietMs)` both
+ * return true, and at the latest after `maxMs`. The fixed mode waits `maxMs`.
  */
 export async function waitCooldown(options: CooldownOptions): Promise<CooldownResult> {
   const startedAtMs = Date.now();

@@ -31,7 +31,7 @@ export interface SteadyStateCheck {
   probeSteady: boolean;
   /** True when the metrics alone are in band, or no sampler was given. */
   metricsSteady: boolean;
-  /** What is not steady, one entry per signal; empty when steady. */
+  /** Problems found, one entry per signal that is not steady, empty when steady. */
   problems: string[];
 }
 

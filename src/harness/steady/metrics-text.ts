@@ -116,7 +116,7 @@ export function sumSamples(
 
 /**
  * Estimates a quantile from cumulative bucket counts the way PromQL's `histogram_quantile` does:
- * linear interpolation inside the bucket that holds the rank, the lower bound of the first bucket
+ * linear interpolation inside the bucket that contains the rank, the lower bound of the first bucket
  * taken as 0, and the largest finite bound returned when the rank falls in the `+Inf` bucket.
  * Returns `undefined` when the buckets hold no observation.
  */

@@ -84,7 +84,7 @@ function toNumber(value: string): number {
 }
 
 /**
- * Runs an instant query to check that Prometheus answers and that the PromQL is valid. Throws
+ * Runs an instant query to check that Prometheus responds and that the PromQL is valid. Throws
  * `SteadyStateError` with `PROMETHEUS_UNREACHABLE` or `PROMETHEUS_QUERY_FAILED`.
  */
 export async function checkPrometheusQuery(

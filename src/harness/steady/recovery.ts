@@ -72,7 +72,7 @@ export async function measureRecovery(options: MeasureRecoveryOptions): Promise<
         minPassRate,
       );
       // NOTE: metrics are judged over the sampler's window, so their in-band time lags the real
-      // recovery by up to that window; the probe time has no such lag.
+      // recovery by up to that window. The probe time has no such lag.
       const metricsSinceMs = options.sampler ? (metricsSteadySinceMs ?? nowMs) : probeSinceMs;
       const recoveredAtMs = Math.max(probeSinceMs, metricsSinceMs);
       const recoveryMs = Math.max(0, recoveredAtMs - options.sinceMs);

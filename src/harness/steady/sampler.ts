@@ -21,13 +21,13 @@ export interface ServiceSample {
   up: 0 | 1;
   /** 99th percentile of server latency over the window in ms, absent without requests. */
   p99Ms?: number;
-  /** Share of requests answered with a 5xx status over the window in percent, absent without requests. */
+  /** Share of requests that got a 5xx status over the window in percent, absent without requests. */
   errorRatePercent?: number;
   /** Requests served over the window. */
   requests: number;
   /** Gauges of the last scrape by metric name, the maximum over label sets. */
   gauges: Record<string, number>;
-  /** Why the scrape failed, when `up` is 0. */
+  /** Reason the scrape failed, when `up` is 0. */
   error?: string;
 }
 
