@@ -2,8 +2,9 @@ import type { ProfileSettings } from './config.ts';
 import type { StackInfo } from './stack-info.ts';
 
 /**
- * What globalSetup hands to the test workers through `project.provide(CAMPAIGN_KEY, context)`
- * and tests read with `inject(CAMPAIGN_KEY)`. It must be JSON: workers are other processes.
+ * The campaign that globalSetup hands to the test workers with
+ * `project.provide(CAMPAIGN_KEY, context)`; tests read it with `inject(CAMPAIGN_KEY)`. It must
+ * be JSON, because workers are other processes.
  */
 export interface CampaignContext {
   stack: StackInfo;

@@ -116,7 +116,7 @@ export interface ChaosConfig {
   resultsDir: string;
   /** Journal folder; default `.chaos/journal`. */
   journalDir: string;
-  /** How the embedded stack runs; default `process`. */
+  /** Runtime of the embedded stack: local processes or Docker; default `process`. */
   target: 'process' | 'docker';
   /** A StackInfo JSON file describing the user's own stack, instead of the embedded one. */
   stackFile: string | undefined;

@@ -11,6 +11,7 @@ import type { FaultDriver } from '../../src/harness/faults/driver.ts';
 import { registerDriver } from '../../src/harness/faults/registry.ts';
 import { Journal } from '../../src/harness/journal/journal.ts';
 import { createPipelineClient } from '../../src/harness/pipeline/client.ts';
+import { experimentRecordSchema } from '../../src/harness/record.ts';
 import type { StackInfo } from '../../src/harness/stack-info.ts';
 import { createProbeLogReader } from '../../src/harness/steady/probe-log.ts';
 import { processState, sigstopDriver } from './support/drivers.ts';
@@ -122,6 +123,7 @@ describe('ExperimentRun', () => {
     expect(record.rca?.rootService).toBe('victim');
     expect(record.times.rolledBackAtMs).toBeDefined();
     expect(record.logTail).toBeUndefined();
+    expect(experimentRecordSchema.safeParse(record).success).toBe(true);
     expect(processState(victim.pid ?? 0)).not.toBe('T');
   });
 

@@ -7,7 +7,7 @@ import type { ParsedCondition } from './schema.ts';
 
 const log = createLogger('experiment');
 
-/** What the detection window observed. */
+/** Observations of one detection window. */
 export interface DetectionOutcome {
   /** Alerts of the window by id, fire times on the pipeline clock. */
   alerts: Map<string, Alert>;

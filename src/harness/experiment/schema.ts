@@ -8,7 +8,7 @@ const DURATION_CONSTRAINT =
   'a non-negative duration such as 500ms, 30s, 2m, or a number (not a string) of milliseconds';
 
 /**
- * A duration in a catalog: `500ms`, `30s`, `2m` or a YAML number of milliseconds. A string
+ * Parses a catalog duration: `500ms`, `30s`, `2m` or a YAML number of milliseconds. A string
  * without a unit such as "30" is rejected, because authors write it meaning seconds.
  */
 export const catalogDurationMs = z.unknown().transform((value, ctx) => {

@@ -37,9 +37,9 @@ export async function rollbackAllActive(reason: string): Promise<{ failed: numbe
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
- * Installs, once per process, the handlers that roll faults back when the process is told to
- * stop: SIGINT and SIGTERM (then exit with 130 or 143), and the loss of the IPC channel to the
- * parent, which is how a Vitest worker notices that the main process died.
+ * Installs, once per process, the handlers that roll faults back on SIGINT and SIGTERM (then
+ * exit with 130 or 143) and on the loss of the IPC channel to the parent. A Vitest worker
+ * notices that the main process died by that loss.
  */
 function installProcessHandlers(): void {
   if (handlersInstalled) return;

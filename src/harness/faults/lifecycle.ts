@@ -9,7 +9,7 @@ import type { Fault } from './spec.ts';
 
 const log = createLogger('fault');
 
-/** What `injectFault` needs besides the fault and the journal. */
+/** Context of `injectFault`, besides the fault and the journal. */
 export interface InjectContext {
   stack: StackInfo;
   /** Unique per experiment; drivers put it into toxic, chain and cgroup names. */

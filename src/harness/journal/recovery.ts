@@ -5,11 +5,11 @@ import { isOwnerAlive, Journal, type JournalEntry, type UnreadableEntry } from '
 
 const log = createLogger('journal');
 
-/** Which entries `recoverJournal` rolls back. */
+/** Selection of the entries `recoverJournal` rolls back. */
 export type RecoveryScope =
   /** Entries whose runner process is gone: what a crashed run left (the default). */
   | 'orphaned'
-  /** Every entry, whoever wrote it: `vitest-chaos cleanup`. */
+  /** Every entry, of any runner: `vitest-chaos cleanup`. */
   | 'all'
   /** Entries of one run, including those of live workers: a run stopped by a signal. */
   | { runId: string };
@@ -40,7 +40,8 @@ function inScope(entry: JournalEntry, scope: RecoveryScope): boolean {
  * Rolls back journal entries, by default those left by a crashed run (the runner pid is dead).
  * Call it at the start of every run, before any fault is injected. Each entry's driver is found
  * in the registry, after importing `driverModules` and the module recorded in the entry. An
- * entry is removed only after its rollback succeeded; failures are returned, never thrown.
+ * entry is removed only after its rollback succeeded. Rollback failures are returned, not thrown;
+ * an unreadable journal folder throws a `JournalError`.
  */
 export async function recoverJournal(options: RecoveryOptions = {}): Promise<RecoveryResult> {
   const journal = new Journal(options.dir);

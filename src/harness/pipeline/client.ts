@@ -24,7 +24,7 @@ export interface ClockOffset {
   offsetMs: number;
   /** Round trip of the sample the estimate comes from; the error is at most half of it. */
   roundTripMs: number;
-  /** Where the pipeline time came from: a `time`/`now` field of `/health` or the `Date` header. */
+  /** Source of the pipeline time: a `time`/`now` field of `/health`, or the `Date` header. */
   source: 'body' | 'date-header';
   samples: number;
 }
@@ -85,9 +85,9 @@ function describeFailure(error: unknown): { message: string; body: unknown } {
 
 /**
  * Creates the client of the pipeline under test. Every call validates and normalises the
- * response (seconds, milliseconds or ISO times; a bare list or an object around it; common
- * field aliases); a failing, slow or malformed response becomes a recorded `PipelineError`
- * with an excerpt of the body, returned as `{ ok: false }` and never thrown.
+ * response: seconds, milliseconds or ISO times, a bare list or an object around it, and common
+ * field aliases. A failing, slow or malformed response becomes a recorded `PipelineError` with
+ * an excerpt of the body. It is returned as `{ ok: false }`, never thrown.
  */
 export function createPipelineClient(options: PipelineClientOptions): PipelineClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');

@@ -180,12 +180,15 @@ export function normalizeRca(raw: unknown, map: Record<string, string> = {}): Rc
   const root = firstOf(source, map.rootService, ['root_service', 'rootService', 'root', 'service']);
   const ranked = firstOf(source, map.ranked, ['ranked', 'candidates', 'ranking']);
   const evidence = firstOf(source, map.evidence, ['evidence', 'reasons']);
+  let evidenceList: unknown[] = [];
+  if (Array.isArray(evidence)) evidenceList = evidence;
+  else if (evidence !== undefined) evidenceList = [evidence];
   return rcaSchema.parse({
     rootService: typeof root === 'string' && root !== '' ? root : null,
     confidence: Number(
       firstOf(source, map.confidence, ['confidence', 'score', 'probability']) ?? 0,
     ),
-    evidence: Array.isArray(evidence) ? evidence : evidence === undefined ? [] : [evidence],
+    evidence: evidenceList,
     ranked: Array.isArray(ranked)
       ? ranked.filter(isObject).map((entry) => ({
           service: String(firstOf(entry, undefined, ['service', 'svc', 'name'])),
