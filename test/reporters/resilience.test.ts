@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { resultsFileSchema, type ResultsFile } from '../../src/reporters/index.ts';
 import { detected, experiment } from './fixtures/records.ts';
 import {
@@ -9,6 +9,7 @@ import {
   collectOutput,
   FIXTURE_CONFIG,
   prepareScenario,
+  removeTempDirs,
   runFixture,
   scoreboardOf,
   startVitest,
@@ -20,6 +21,8 @@ function readResults(resultsDir: string): ResultsFile | undefined {
   if (!existsSync(path)) return undefined;
   return resultsFileSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
+
+afterAll(removeTempDirs);
 
 describe.concurrent('ScoreboardReporter under failure', () => {
   it('keeps finished experiments after SIGKILL', async ({ expect }) => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Scenario } from './fixtures/define-suites.ts';
@@ -19,13 +19,27 @@ export interface FixtureRun {
   resultsDir: string;
 }
 
+const tempDirs: string[] = [];
+
+/** Creates a temporary folder that `removeTempDirs` deletes. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-${process.pid}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Deletes every folder made by `makeTempDir` in this test file; call it in afterAll. */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** Creates a temporary folder with the scenario file and room for the results folder. */
 export function prepareScenario(scenario: Scenario): {
   dir: string;
   scenarioFile: string;
   resultsDir: string;
 } {
-  const dir = mkdtempSync(join(tmpdir(), `chaos-reporter-${process.pid}-`));
+  const dir = makeTempDir('chaos-reporter');
   const scenarioFile = join(dir, 'scenario.json');
   writeFileSync(scenarioFile, JSON.stringify(scenario));
   return { dir, scenarioFile, resultsDir: join(dir, 'results') };

@@ -1,10 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { resultsFileSchema } from '../../src/reporters/index.ts';
 import { alert, baselineWindow, detected, experiment } from './fixtures/records.ts';
-import { PROJECTS_CONFIG, runFixture, scoreboardOf, type FixtureRun } from './run-fixture.ts';
+import {
+  makeTempDir,
+  PROJECTS_CONFIG,
+  removeTempDirs,
+  runFixture,
+  scoreboardOf,
+  type FixtureRun,
+} from './run-fixture.ts';
 import { mixedScenario, recallScenario } from './scenarios.ts';
 
 const MIXED_SCOREBOARD = `==== Chaos Run ====
@@ -42,6 +48,8 @@ Gate failed: RCA correct 1/3 = 33.3% < 70% (short by 2 experiments)
 Results: <results>`;
 
 // Each test runs Vitest in a child process, so the tests run side by side to save wall time.
+afterAll(removeTempDirs);
+
 describe.concurrent('ScoreboardReporter', () => {
   let mixedRun: Promise<FixtureRun> | undefined;
   const runMixed = (): Promise<FixtureRun> => (mixedRun ??= runFixture(mixedScenario()));
@@ -242,7 +250,7 @@ Results: <results>`);
   });
 
   it('prints when the results folder is unwritable', async ({ expect }) => {
-    const blocker = join(mkdtempSync(join(tmpdir(), `chaos-blocked-${process.pid}-`)), 'file');
+    const blocker = join(makeTempDir('chaos-blocked'), 'file');
     writeFileSync(blocker, 'not a folder');
     const run = await runFixture(recallScenario(10), { env: { CHAOS_RESULTS_DIR: blocker } });
     expect(run.stdout).toContain('==== Chaos Run ====\nTotal: 10\nDetected: 10/10');

@@ -1,7 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/harness/errors.ts';
 import {
   DEFAULT_GATE_THRESHOLDS,
@@ -16,6 +15,9 @@ import {
 import { formatDuration } from '../../src/reporters/format/duration.ts';
 import { CoalescingWriter, writeFileAtomic } from '../../src/reporters/results/writer.ts';
 import { alert, baselineWindow, detected, experiment } from './fixtures/records.ts';
+import { makeTempDir, removeTempDirs } from './run-fixture.ts';
+
+afterAll(removeTempDirs);
 
 describe('nearestRankPercentile', () => {
   it('picks ranks on known values', () => {
@@ -181,7 +183,7 @@ describe('evaluateGate', () => {
 });
 
 describe('readReporterSettings', () => {
-  const root = mkdtempSync(join(tmpdir(), `chaos-settings-${process.pid}-`));
+  const root = makeTempDir('chaos-settings');
 
   it('defaults to 70%, 70% and one alarm', () => {
     const settings = readReporterSettings({}, root);
@@ -215,7 +217,7 @@ describe('readReporterSettings', () => {
 
 describe('results writer', () => {
   it('replaces the file without leftovers', () => {
-    const folder = mkdtempSync(join(tmpdir(), `chaos-writer-${process.pid}-`));
+    const folder = makeTempDir('chaos-writer');
     writeFileAtomic(folder, 'out.json', '{"a":1}');
     writeFileAtomic(folder, 'out.json', '{"a":2}');
     expect(readFileSync(join(folder, 'out.json'), 'utf8')).toBe('{"a":2}');
