@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type RunningStack } from '../../fixtures/stack/index.ts';
 import { processDriver } from '../../src/harness/drivers/process/index.ts';
@@ -63,11 +64,16 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const plan of plans) await processDriver.rollback(plan, context).catch(() => undefined);
   const stateDir = stack?.info.stateDir ?? 'none';
+  const { memoryCgroupRoot } = JSON.parse(
+    readFileSync(join(stateDir, 'stack-config.json'), 'utf8'),
+  ) as {
+    memoryCgroupRoot?: string;
+  };
   await stack?.stop();
   await toxiproxy?.stop();
   expect(pidsMatching(stateDir)).toEqual([]);
   expect(mountsMatching(stateDir)).toEqual([]);
-  expect(cgroupsMatching('memory', context?.stack.stateDir ? 'vitest-chaos/' : 'none')).toEqual([]);
+  expect(memoryCgroupRoot && existsSync(memoryCgroupRoot)).toBeFalsy();
 });
 
 describe('embedded stack under process faults', () => {
