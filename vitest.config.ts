@@ -5,6 +5,8 @@ import { ScoreboardReporter } from './src/reporters/index.ts';
 export default defineConfig({
   test: {
     reporters: ['default', new ScoreboardReporter()],
+    // Chaos suites run in file-name order; a project-level sequencer is not used by Vitest.
+    sequence: { sequencer: ChaosSequencer },
     projects: [
       {
         test: {
@@ -18,10 +20,10 @@ export default defineConfig({
         test: {
           name: 'chaos',
           include: ['chaos/**/*.chaos.ts'],
+          globalSetup: ['src/campaign/global-setup.ts'],
           // Chaos suites share one stack: one file at a time, in file-name order, never retried.
           fileParallelism: false,
           retry: 0,
-          sequence: { sequencer: ChaosSequencer },
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
         },

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Fails when a run left something behind: a journal entry (an active fault), a process of the
+# stack, the pipeline, Toxiproxy or stress-ng, an iptables chain, a cgroup or a mount whose
+# name carries the vitest-chaos prefix. It only reads; `npx vitest-chaos cleanup` repairs faults.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+problems=0
+
+report() {
+  echo "leftover: $1"
+  problems=$((problems + 1))
+}
+
+if [ -d .chaos/journal ] && [ -n "$(ls -A .chaos/journal 2>/dev/null)" ]; then
+  report "journal entries in .chaos/journal: $(ls .chaos/journal | tr '\n' ' ')"
+fi
+
+own_pid=$$
+while read -r pid args; do
+  [ "$pid" = "$own_pid" ] && continue
+  case "$args" in
+    *check-leftovers*) ;;
+    *toxiproxy-server*|*stress-ng*|*fixtures/pipeline/main.ts*|*vitest-chaos-stack*|*.chaos/runs/*|*watchdog-main.ts*)
+      report "process $pid: $args" ;;
+  esac
+done < <(ps -eo pid=,args=)
+
+if command -v iptables-save >/dev/null 2>&1; then
+  chains=$(iptables-save 2>/dev/null | grep -i -E '^:(chaos|vchaos|vitest)' || true)
+  [ -z "$chains" ] || report "iptables chains: $chains"
+fi
+
+for controller in cpu memory freezer pids; do
+  found=$(find "/sys/fs/cgroup/$controller" -maxdepth 3 -type d -iname '*chaos*' 2>/dev/null || true)
+  [ -z "$found" ] || report "cgroups: $found"
+done
+
+mounts=$(grep -i chaos /proc/mounts || true)
+[ -z "$mounts" ] || report "mounts: $mounts"
+
+if [ "$problems" -gt 0 ]; then
+  echo "check-leftovers: $problems leftover(s); run 'npx vitest-chaos cleanup' and stop the processes above"
+  exit 1
+fi
+echo "check-leftovers: nothing left behind"
