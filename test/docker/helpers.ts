@@ -90,7 +90,7 @@ export interface TestContainerOptions {
 /** Creates and starts a container labelled like a Compose replica of `service`. */
 export async function startTestContainer(options: TestContainerOptions): Promise<Docker.Container> {
   const number = options.number ?? 1;
-  const env = [`PORT=${options.port ?? 0}`, ...(options.env ?? [])];
+  const env = [`PORT=${options.port ?? 0}`];
   const binds = [...(options.binds ?? [])];
   if (options.faketime) {
     binds.push(`${FAKETIME_DIR}:/opt/faketime:ro`);
@@ -101,6 +101,8 @@ export async function startTestContainer(options: TestContainerOptions): Promise
       'FAKETIME_CACHE_DURATION=1',
     );
   }
+  // The engine keeps the last entry of a repeated variable, so these override the defaults.
+  env.push(...(options.env ?? []));
   const container = await docker.createContainer({
     name: `${project}-${options.service}-${number}`,
     Image: IMAGE,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerDriver, isDockerFaultError } from '../../src/harness/drivers/docker/index.ts';
 import {
@@ -30,16 +31,19 @@ async function execOutput(containerId: string, command: string[]): Promise<strin
     .exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
-  const sink = { write: (chunk: Buffer) => chunks.push(chunk) };
+  const sink = new PassThrough();
+  sink.on('data', (chunk: Buffer) => chunks.push(chunk));
   docker.modem.demuxStream(stream, sink, sink);
   await new Promise((resolve) => stream.once('end', resolve));
   return Buffer.concat(chunks).toString('utf8').trim();
 }
 
 async function stressProcesses(containerId: string): Promise<number> {
-  const top = await docker.getContainer(containerId).top({ ps_args: '-o pid,args' });
-  return (top.Processes ?? []).filter((row) => row.some((cell) => cell.includes('stress-ng')))
-    .length;
+  const top: { Processes?: string[][] } = await docker
+    .getContainer(containerId)
+    .top({ ps_args: '-o pid,args' });
+  const rows = top.Processes ?? [];
+  return rows.filter((row) => row.some((cell) => cell.includes('stress-ng'))).length;
 }
 
 describe.skipIf(skipReason !== undefined)('docker driver resource faults', () => {

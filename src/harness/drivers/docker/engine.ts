@@ -152,9 +152,9 @@ export async function inspectContainer(
   }
 }
 
-/** Reads one variable of a container's environment (`Config.Env`). */
+/** Reads one variable of a container's environment; the last entry wins, as in the container. */
 export function containerEnv(state: ContainerState, name: string): string | undefined {
-  const entry = state.Config.Env.find((item) => item.startsWith(`${name}=`));
+  const entry = state.Config.Env.findLast((item) => item.startsWith(`${name}=`));
   return entry?.slice(name.length + 1);
 }
 
