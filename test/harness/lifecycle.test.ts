@@ -61,6 +61,9 @@ function run(suite: string, overrides: Partial<FixtureState> = {}) {
 
 const isPaused = () => processState(victimPid) === 'T';
 
+/** Returns the victim's state that a fixture recorded when it failed on purpose. */
+const stateAtFailure = () => readFileSync(join(dir, 'recovery.json.at-failure'), 'utf8');
+
 describe('experiment rollback', () => {
   beforeEach(async () => {
     // A new pipeline per test, so its one alert fires inside each test's window.
@@ -102,12 +105,25 @@ describe('experiment rollback', () => {
     expect(record.alerts.map((alert: { id: string }) => alert.id)).toEqual(['a1']);
   });
 
-  it('rolls back after an assertion failure', async () => {
+  it('fails a wrong RCA hypothesis', async () => {
     const { code, output } = await run('assertion-failure.fixture.ts').exited;
     expect(code, output).toBe(1);
     expect(output).toContain('to name other-svc');
     expect(processState(victimPid)).not.toBe('T');
     expect(journalFiles()).toEqual([]);
+  });
+
+  it('rolls back after an assertion failure', async () => {
+    const { code, output } = await run('assertion-during-fault.fixture.ts', { windowMs: 20_000 })
+      .exited;
+    expect(code, output).toBe(1);
+    expect(output).toContain('assertion failing while the fault is in place');
+    expect(stateAtFailure()).toBe('T');
+    expect(processState(victimPid)).not.toBe('T');
+    expect(journalFiles()).toEqual([]);
+    const record = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')).suites[0].meta.chaos;
+    expect(record.status).toBe('error');
+    expect(record.logTail.length).toBeGreaterThan(0);
   });
 
   it('rolls back after a hook timeout', async () => {
@@ -127,6 +143,7 @@ describe('experiment rollback', () => {
     const { code, output } = await run('uncaught-error.fixture.ts', { windowMs: 1_500 }).exited;
     expect(code, output).toBe(1);
     expect(output).toContain('uncaught error raised by the fixture');
+    expect(stateAtFailure()).toBe('T');
     expect(processState(victimPid)).not.toBe('T');
     expect(journalFiles()).toEqual([]);
   });
