@@ -185,6 +185,37 @@ describe('captureBaseline', () => {
     await expect(capture).rejects.toThrow(/returned 0 series, expected 1/);
   });
 
+  it('rejects a URL that is not Prometheus', async () => {
+    const capture = captureBaseline({
+      source: { kind: 'prometheus', url: direct.url, queries: { 'a:up': 'up' } },
+      durationMs: 60_000,
+      intervalMs: 1_000,
+    });
+    await expect(capture).rejects.toMatchObject({ code: 'PROMETHEUS_UNREACHABLE' });
+    await expect(capture).rejects.toThrow(/body that is not JSON/);
+  });
+
+  it('rejects a scrape baseline of garbage metrics', async () => {
+    const broken = await startTestService('cart-svc');
+    broken.behaviour.garbageMetrics = true;
+    try {
+      const capture = captureBaseline({
+        source: { kind: 'scrape', stack: stackOf([direct, broken]) },
+        durationMs: 1_000,
+        intervalMs: 500,
+      });
+      await expect(capture).rejects.toMatchObject({
+        code: 'BASELINE_INVALID',
+        value: ['cart-svc'],
+      });
+      await expect(capture).rejects.toThrow(
+        /cart-svc \(Metrics text contains no Prometheus sample/,
+      );
+    } finally {
+      await broken.stop();
+    }
+  });
+
   it('rejects a query key without a metric', async () => {
     const capture = captureBaseline({
       source: { kind: 'prometheus', url: prometheus.url, queries: { checkout: 'up' } },

@@ -118,18 +118,23 @@ async function captureByScrape(
   await sampler.sampleServices();
   const startedAtMs = Date.now();
   const values = new Map<string, number[]>();
+  const lastErrors = new Map<string, string>();
   for (let tick = 1; tick * intervalMs <= durationMs; tick += 1) {
     await waitWithProgress(
       startedAtMs + tick * intervalMs,
       `scraping ${stack.services.length} services`,
       options.onProgress,
     );
-    for (const sample of await sampler.sampleServices()) collectSample(values, sample);
+    for (const sample of await sampler.sampleServices()) {
+      collectSample(values, sample);
+      if (sample.error) lastErrors.set(sample.service, sample.error);
+    }
   }
   const series = [...values].map(([key, list]) => {
     const [service = '', metric = ''] = key.split('\u0000');
     return summarise(service, metric, list);
   });
+  checkServicesUp(series, lastErrors);
   const services = stack.services.map((service) => service.name);
   return {
     startedAtMs,
@@ -137,6 +142,24 @@ async function captureByScrape(
     source: { kind: 'scrape', services, intervalMs },
     series,
   };
+}
+
+/**
+ * Throws when a service was down for most of the capture, because a baseline that expects it down
+ * would let the gate pass a sick system.
+ */
+function checkServicesUp(series: BaselineSeries[], lastErrors: Map<string, string>): void {
+  const down = series.filter((entry) => entry.metric === 'up' && entry.mean < 0.5);
+  if (down.length === 0) return;
+  const list = down
+    .map((entry) => `${entry.service} (${lastErrors.get(entry.service) ?? 'no scrape error kept'})`)
+    .join(', ');
+  throw new SteadyStateError(
+    'BASELINE_INVALID',
+    `Baseline capture could not scrape /metrics of ${list} for most of the capture. ` +
+      'Fix the service or its metricsPath, then capture the baseline again.',
+    { value: down.map((entry) => entry.service) },
+  );
 }
 
 function splitQueryKey(key: string): { service: string; metric: string } {
