@@ -120,7 +120,7 @@ describe('fault layer drivers', () => {
     expect(both).toBeGreaterThanOrEqual(118);
     expect(one).toBeGreaterThanOrEqual(39);
     expect(one).toBeLessThan(100);
-    expect(none).toBeLessThan(30);
+    expect(none).toBeLessThan(38);
   });
 
   it('delays DNS answers for dns_latency', async () => {

@@ -73,6 +73,24 @@ describe.skipIf(!isRoot)('iptablesDriver', () => {
     expect(after.every((result) => result.status === 200)).toBe(true);
   });
 
+  it('names a missing iptables with the fix', async () => {
+    const fault = faultSchema.parse({
+      type: 'network_loss',
+      target: EDGE.callee,
+      probability: 0.3,
+      driver: 'iptables',
+    });
+    const savedPath = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const missing = await iptablesDriver.checkRequirements(fault, { stack, experimentKey: 'k' });
+      expect(missing.map((item) => item.what)).toEqual(['iptables']);
+      expect(missing[0]!.fix).toContain('apt-get install -y iptables');
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+
   it('picks the iptables driver only for packet loss', () => {
     const byConnection = faultSchema.parse({
       type: 'network_loss',

@@ -90,16 +90,19 @@ describe('toxiproxyDriver', () => {
       latency: '100ms',
     });
     const verified = await toxiproxyDriver.verify(plan, context);
-    const slow = median((await sample(5)).map((result) => result.elapsedMs));
+    const slowSamples = (await sample(5)).map((result) => result.elapsedMs);
+    const slow = median(slowSamples);
     await toxiproxyDriver.rollback(plan, context);
     const after = median((await sample(5)).map((result) => result.elapsedMs));
     console.log(
       `latency 100ms: baseline ${baseline.toFixed(1)} ms, with toxic ${slow.toFixed(1)} ms, after ${after.toFixed(1)} ms`,
     );
     expect(verified.manifested).toBe(true);
-    expect(slow - baseline).toBeGreaterThanOrEqual(95);
-    expect(slow - baseline).toBeLessThan(180);
-    expect(after).toBeLessThan(baseline + 30);
+    // Load on the machine only adds time, so every request carries the whole 100 ms, and the
+    // median may exceed the unloaded one by a little more.
+    expect(Math.min(...slowSamples)).toBeGreaterThanOrEqual(98);
+    expect(slow - Math.min(baseline, after)).toBeLessThan(180);
+    expect(after).toBeLessThan(slow - 70);
     expect(await toxiproxyDriver.inspect!(plan)).toBe('inactive');
   });
 
@@ -118,7 +121,7 @@ describe('toxiproxyDriver', () => {
     ).toEqual(['downstream', 'upstream']);
     const elapsed = (await sample(6)).map((result) => result.elapsedMs);
     console.log(`latency 60ms +/- 10ms both ways: median ${median(elapsed).toFixed(1)} ms`);
-    expect(Math.min(...elapsed)).toBeGreaterThanOrEqual(100);
+    expect(Math.min(...elapsed)).toBeGreaterThanOrEqual(98);
     expect(median(elapsed)).toBeLessThan(220);
   });
 
@@ -200,7 +203,7 @@ describe('toxiproxyDriver', () => {
     expect((await proxyState(server.url, PROXY)).toxics).toHaveLength(1);
     expect(both).toBeGreaterThanOrEqual(115);
     expect(one).toBeGreaterThanOrEqual(55);
-    expect(one).toBeLessThan(110);
+    expect(one).toBeLessThan(both - 40);
   });
 
   it('injects over a stale toxic and cleans it from its plan', async () => {
@@ -230,6 +233,12 @@ describe('toxiproxyDriver', () => {
       experimentKey: 'k',
     });
     expect(noUrl.map((item) => item.what)).toEqual(['toxiproxy']);
+    const unreachable = await toxiproxyDriver.checkRequirements(fault, {
+      stack: { ...stack, toxiproxyUrl: 'http://127.0.0.1:1' },
+      experimentKey: 'k',
+    });
+    expect(unreachable.map((item) => item.what)).toEqual(['toxiproxy-server']);
+    expect(unreachable[0]!.fix).toContain('install-toxiproxy.sh');
     const ready = await toxiproxyDriver.checkRequirements(fault, { stack, experimentKey: 'k' });
     expect(ready).toEqual([]);
     expect(
