@@ -165,6 +165,24 @@ describe('experiment rollback', () => {
     await waitFor(() => journalFiles().length === 0, 5_000, 'the journal to empty');
   });
 
+  it('rolls back when the main process dies', async () => {
+    const vitest = run('long-window.fixture.ts', { windowMs: 20_000 });
+    await waitFor(isPaused, 10_000, 'the victim to be paused');
+    const [entryFile = ''] = journalFiles();
+    const workerPid: number = JSON.parse(readFileSync(join(dir, 'journal', entryFile), 'utf8')).pid;
+    // Only the main process: the worker loses its IPC channel and rolls back by itself.
+    process.kill(vitest.pid, 'SIGKILL');
+    await vitest.exited;
+    await waitFor(() => !isPaused(), 5_000, 'the victim to resume');
+    await waitFor(() => journalFiles().length === 0, 5_000, 'the journal to empty');
+    // The orphaned worker stops instead of running further experiments.
+    await waitFor(
+      () => !['S', 'R', 'D'].includes(processState(workerPid) ?? 'gone'),
+      5_000,
+      'the worker to exit',
+    );
+  });
+
   it('recovers the journal after kill -9', async () => {
     const vitest = run('long-window.fixture.ts', { windowMs: 20_000 });
     await waitFor(isPaused, 10_000, 'the victim to be paused');

@@ -4,6 +4,15 @@ import type { ActiveFault } from './lifecycle.ts';
 const log = createLogger('fault');
 const active = new Set<ActiveFault>();
 let handlersInstalled = false;
+/** Set once this process was told to stop; no fault may be injected after that. */
+let stoppingReason: string | undefined;
+
+/** Throws when this process is stopping (a signal, or the Vitest main process died). */
+export function assertNotStopping(): void {
+  if (stoppingReason !== undefined) {
+    throw new Error(`Not injecting: this process is stopping (${stoppingReason}).`);
+  }
+}
 
 /** Adds a fault to the set rolled back when this process is interrupted. */
 export function trackActiveFault(fault: ActiveFault): void {
@@ -46,12 +55,16 @@ function installProcessHandlers(): void {
   handlersInstalled = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      stoppingReason ??= signal;
       process.exitCode = SIGNAL_EXIT_CODES[signal];
       void rollbackAllActive(signal).finally(() => exitAfterSignal(signal));
     });
   }
   process.once('disconnect', () => {
-    void rollbackAllActive('lost the IPC channel to the parent process');
+    // The parent is gone, so nothing will collect this worker's results: roll back and stop
+    // instead of running the next experiments as an orphan.
+    stoppingReason ??= 'lost the IPC channel to the parent process';
+    void rollbackAllActive(stoppingReason).finally(() => process.kill(process.pid, 'SIGTERM'));
   });
 }
 

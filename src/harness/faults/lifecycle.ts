@@ -2,7 +2,7 @@ import { DriverError, RequirementError } from '../errors.ts';
 import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { createLogger } from '../log.ts';
 import type { StackInfo } from '../stack-info.ts';
-import { trackActiveFault, untrackActiveFault } from './active.ts';
+import { assertNotStopping, trackActiveFault, untrackActiveFault } from './active.ts';
 import type { DriverContext, FaultDriver, FaultPlan, Manifestation } from './driver.ts';
 import { driverModuleOf, resolveDriver } from './registry.ts';
 import type { Fault } from './spec.ts';
@@ -113,6 +113,7 @@ export async function injectFault(
   context: InjectContext,
   journal: Journal,
 ): Promise<ActiveFault> {
+  assertNotStopping();
   const driver = resolveDriver(fault, context.stack);
   const driverContext: DriverContext = {
     stack: context.stack,
