@@ -26,7 +26,6 @@ import {
   resolveA,
   startDnsServer,
   startHttpService,
-  type RequestResult,
 } from '../test/network/helpers.ts';
 
 const ROUNDS = 25;
@@ -95,61 +94,50 @@ async function measureOverhead(paths: Record<string, string>) {
   return elapsed;
 }
 
-function scenarios(urls: {
+interface BenchUrls {
   proxy: string;
   route: string;
   direct: string;
   dnsPort: number;
-}): Scenario[] {
+}
+
+function toxiproxyScenarios(urls: BenchUrls): Scenario[] {
   const viaProxy = () => get(`${urls.proxy}/health`, HANG_MS);
-  const slowerThan = (ms: number) => async () => (await viaProxy()).elapsedMs >= ms;
-  const failed = (result: RequestResult) => result.status !== 200;
+  const failing = async () => (await viaProxy()).status !== 200;
+  const scenario = (label: string, fault: FaultInput, affected: Check): Scenario => ({
+    label,
+    driver: toxiproxyDriver,
+    fault,
+    affected,
+  });
+  return [
+    scenario('latency 50ms', { type: 'latency', target: EDGE.callee, latency: 50 }, async () => {
+      return (await viaProxy()).elapsedMs >= 45;
+    }),
+    scenario(
+      'bandwidth 256KB/s',
+      { type: 'bandwidth', target: EDGE.callee, rate_kbps: 256 },
+      async () => {
+        return (await get(`${urls.proxy}/`, 1_000)).elapsedMs >= 100;
+      },
+    ),
+    scenario('network_partition', { type: 'network_partition', target: EDGE.callee }, failing),
+    scenario('down', { type: 'down', target: EDGE.callee }, failing),
+    scenario('connection_reset', { type: 'connection_reset', target: EDGE.callee }, failing),
+    scenario(
+      'network_loss conn p=1',
+      { type: 'network_loss', target: EDGE.callee, probability: 1 },
+      failing,
+    ),
+  ];
+}
+
+function otherScenarios(urls: BenchUrls): Scenario[] {
   const list: Scenario[] = [
-    {
-      label: 'latency 50ms',
-      driver: toxiproxyDriver,
-      fault: { type: 'latency', target: EDGE.callee, latency: 50 },
-      affected: slowerThan(45),
-    },
-    {
-      label: 'bandwidth 256KB/s',
-      driver: toxiproxyDriver,
-      fault: { type: 'bandwidth', target: EDGE.callee, rate_kbps: 256 },
-      affected: async () => (await get(`${urls.proxy}/`, 1_000)).elapsedMs >= 100,
-    },
-    {
-      label: 'network_partition',
-      driver: toxiproxyDriver,
-      fault: { type: 'network_partition', target: EDGE.callee },
-      affected: async () => failed(await viaProxy()),
-    },
-    {
-      label: 'down',
-      driver: toxiproxyDriver,
-      fault: { type: 'down', target: EDGE.callee },
-      affected: async () => failed(await viaProxy()),
-    },
-    {
-      label: 'connection_reset',
-      driver: toxiproxyDriver,
-      fault: { type: 'connection_reset', target: EDGE.callee },
-      affected: async () => failed(await viaProxy()),
-    },
-    {
-      label: 'network_loss conn p=1',
-      driver: toxiproxyDriver,
-      fault: { type: 'network_loss', target: EDGE.callee, probability: 1 },
-      affected: async () => failed(await viaProxy()),
-    },
     {
       label: 'cascade_retry p=1',
       driver: httpFaultProxyDriver,
-      fault: {
-        type: 'cascade_retry',
-        target: `${EDGE.caller}->${EDGE.callee}`,
-        status: 500,
-        probability: 1,
-      },
+      fault: { type: 'cascade_retry', target: `${EDGE.caller}->${EDGE.callee}`, probability: 1 },
       affected: async () => (await get(`${urls.route}/`)).status === 500,
     },
     {
@@ -170,10 +158,67 @@ function scenarios(urls: {
       label: 'network_loss packet p=1',
       driver: iptablesDriver,
       fault: { type: 'network_loss', target: EDGE.callee, probability: 1, mechanism: 'packet' },
-      affected: async () => failed(await get(`${urls.direct}/health`, HANG_MS)),
+      affected: async () => (await get(`${urls.direct}/health`, HANG_MS)).status !== 200,
     });
   }
   return list;
+}
+
+/** Prints the overhead of each path and returns its added p50 (ms) and ratio to direct. */
+function reportOverhead(overhead: Record<string, number[]>) {
+  const directP50 = quantile(overhead.direct!, 0.5);
+  const added: Record<string, { addedP50: number; ratio: number }> = {};
+  console.log(
+    `overhead, ${OVERHEAD_REQUESTS_PER_PATH} GETs per path on new connections, interleaved:`,
+  );
+  for (const [name, values] of Object.entries(overhead)) {
+    const p50 = quantile(values, 0.5);
+    added[name] = { addedP50: p50 - directP50, ratio: p50 / directP50 };
+    const addedText = `added p50 ${(p50 - directP50).toFixed(2)} ms, ratio ${(p50 / directP50).toFixed(2)}x`;
+    console.log(`  ${name.padEnd(17)} ${format(values)}; ${addedText}`);
+  }
+  return added;
+}
+
+/** Measures every scenario, prints each, and returns the worst activation and rollback p99. */
+async function reportScenarios(list: Scenario[], stack: StackInfo) {
+  let worstActivation = { label: '', p99: 0 };
+  let worstRollback = { label: '', p99: 0 };
+  console.log(
+    `activation and rollback, ${ROUNDS} rounds per fault (time to the start of the first affected / clean request):`,
+  );
+  for (const scenario of list) {
+    const { activationMs, rollbackMs } = await measureScenario(scenario, stack);
+    console.log(
+      `  ${scenario.label.padEnd(24)} activation ${format(activationMs)}; rollback ${format(rollbackMs)}`,
+    );
+    const activationP99 = quantile(activationMs, 0.99);
+    const rollbackP99 = quantile(rollbackMs, 0.99);
+    if (activationP99 > worstActivation.p99)
+      worstActivation = { label: scenario.label, p99: activationP99 };
+    if (rollbackP99 > worstRollback.p99)
+      worstRollback = { label: scenario.label, p99: rollbackP99 };
+  }
+  if (!isRoot) console.log('  (network_loss packet skipped: iptables needs root)');
+  return { worstActivation, worstRollback };
+}
+
+function describeBenchStack(
+  service: { url: string; port: number },
+  toxiproxyUrl: string,
+  adminUrl: string,
+): StackInfo {
+  return stackInfoSchema.parse({
+    kind: 'process',
+    services: [
+      { name: EDGE.caller, url: 'http://127.0.0.1:1', port: 1 },
+      { name: EDGE.callee, url: service.url, port: service.port },
+    ],
+    edges: [{ ...EDGE, toxiproxyProxy: PROXY, httpProxyRoute: PROXY }],
+    probeUrl: service.url,
+    toxiproxyUrl,
+    faultLayerUrl: adminUrl,
+  });
 }
 
 async function main(): Promise<void> {
@@ -185,66 +230,30 @@ async function main(): Promise<void> {
     dnsForwarders: [{ name: EDGE.caller, upstream: { host: '127.0.0.1', port: dns.port } }],
   });
   try {
-    const proxyUrl = `http://${await createProxy(toxiproxy.url, PROXY, `127.0.0.1:${service.port}`)}`;
-    const routeUrl = layer.httpRoutes[PROXY]!.url;
-    const stack = stackInfoSchema.parse({
-      kind: 'process',
-      services: [
-        { name: EDGE.caller, url: 'http://127.0.0.1:1', port: 1 },
-        { name: EDGE.callee, url: service.url, port: service.port },
-      ],
-      edges: [{ ...EDGE, toxiproxyProxy: PROXY, httpProxyRoute: PROXY }],
-      probeUrl: service.url,
-      toxiproxyUrl: toxiproxy.url,
-      faultLayerUrl: layer.adminUrl,
-    });
-
-    const overhead = await measureOverhead({
-      direct: `${service.url}/health`,
-      toxiproxy: `${proxyUrl}/health`,
-      'http-fault-proxy': `${routeUrl}/health`,
-    });
-    const directP50 = quantile(overhead.direct!, 0.5);
-    const added: Record<string, { addedP50: number; ratio: number }> = {};
-    console.log(
-      `overhead, ${OVERHEAD_REQUESTS_PER_PATH} GETs per path on new connections, interleaved:`,
-    );
-    for (const [name, values] of Object.entries(overhead)) {
-      const p50 = quantile(values, 0.5);
-      added[name] = { addedP50: p50 - directP50, ratio: p50 / directP50 };
-      console.log(
-        `  ${name.padEnd(17)} ${format(values)}; added p50 ${(p50 - directP50).toFixed(2)} ms, ratio ${(p50 / directP50).toFixed(2)}x`,
-      );
-    }
-
-    let worstActivation = { label: '', p99: 0 };
-    let worstRollback = { label: '', p99: 0 };
-    console.log(
-      `activation and rollback, ${ROUNDS} rounds per fault (time to the start of the first affected / clean request):`,
-    );
-    for (const scenario of scenarios({
-      proxy: proxyUrl,
-      route: routeUrl,
+    const urls: BenchUrls = {
+      proxy: `http://${await createProxy(toxiproxy.url, PROXY, `127.0.0.1:${service.port}`)}`,
+      route: layer.httpRoutes[PROXY]!.url,
       direct: service.url,
       dnsPort: layer.dnsForwarders[EDGE.caller]!.port,
-    })) {
-      const { activationMs, rollbackMs } = await measureScenario(scenario, stack);
-      console.log(
-        `  ${scenario.label.padEnd(24)} activation ${format(activationMs)}; rollback ${format(rollbackMs)}`,
-      );
-      const activationP99 = quantile(activationMs, 0.99);
-      const rollbackP99 = quantile(rollbackMs, 0.99);
-      if (activationP99 > worstActivation.p99)
-        worstActivation = { label: scenario.label, p99: activationP99 };
-      if (rollbackP99 > worstRollback.p99)
-        worstRollback = { label: scenario.label, p99: rollbackP99 };
-    }
-    if (!isRoot) console.log('  (network_loss packet skipped: iptables needs root)');
+    };
+    const stack = describeBenchStack(service, toxiproxy.url, layer.adminUrl);
+    const added = reportOverhead(
+      await measureOverhead({
+        direct: `${urls.direct}/health`,
+        toxiproxy: `${urls.proxy}/health`,
+        'http-fault-proxy': `${urls.route}/health`,
+      }),
+    );
+    const { worstActivation, worstRollback } = await reportScenarios(
+      [...toxiproxyScenarios(urls), ...otherScenarios(urls)],
+      stack,
+    );
+    const ratio = (name: string) =>
+      `${added[name]!.addedP50.toFixed(2)} ms (${added[name]!.ratio.toFixed(2)}x direct)`;
     console.log(
       `SUMMARY network-faults: worst activation p99 ${worstActivation.p99.toFixed(1)} ms (${worstActivation.label}), ` +
         `worst rollback p99 ${worstRollback.p99.toFixed(1)} ms (${worstRollback.label}), ` +
-        `toxiproxy added p50 ${added.toxiproxy!.addedP50.toFixed(2)} ms (${added.toxiproxy!.ratio.toFixed(2)}x direct), ` +
-        `http-fault-proxy added p50 ${added['http-fault-proxy']!.addedP50.toFixed(2)} ms (${added['http-fault-proxy']!.ratio.toFixed(2)}x direct)`,
+        `toxiproxy added p50 ${ratio('toxiproxy')}, http-fault-proxy added p50 ${ratio('http-fault-proxy')}`,
     );
   } finally {
     await service.close();
