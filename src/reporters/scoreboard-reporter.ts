@@ -72,6 +72,7 @@ export class ScoreboardReporter implements Reporter {
     this.#guard('onTestRunStart', () => {
       this.#collector.clear();
       this.#warnedTasks.clear();
+      this.#writer.cancel();
       this.#writer = this.#createWriter();
     });
   }
@@ -102,6 +103,8 @@ export class ScoreboardReporter implements Reporter {
 
   /** Scores, prints, writes the files and applies the gate; each step fails on its own. */
   #finishRun(reason: TestRunEndReason): void {
+    // The final write below replaces any deferred one.
+    this.#writer.cancel();
     let run: ScoredRun | undefined;
     this.#guard('onTestRunEnd', () => {
       run = this.#score(reason);
@@ -114,7 +117,6 @@ export class ScoreboardReporter implements Reporter {
     });
     if (run === undefined) return;
     const scored = run;
-    this.#writer.cancel();
     this.#guard('onTestRunEnd', () => this.#writeFiles(scored));
     if (scored.gate.mode === 'on' && !scored.gate.result.passed) process.exitCode = 1;
   }
