@@ -184,6 +184,21 @@ describe('waitForSteadyState', () => {
     });
   });
 
+  it('waits until a new probe covered a window', async () => {
+    const fresh = startProbe({
+      url: `${service.url}/health`,
+      intervalMs: 100,
+      logFile: join(folder.path, 'fresh.log'),
+    });
+    try {
+      const result = await waitForSteadyState({ probe: fresh, windowMs: 1_000, timeoutMs: 5_000 });
+      expect(result.steady).toBe(true);
+      expect(result.waitedMs).toBeGreaterThanOrEqual(400);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('waits for a service that heals in time', async () => {
     service.behaviour.status = 503;
     await waitUntil(() => probe.checks().at(-1)?.code === '503', 2_000);

@@ -37,8 +37,9 @@ export interface SteadyStateCheck {
 
 /**
  * Looks at the signals once: the probe pass rate over the last window and, with a sampler, the
- * services' metrics against the baseline band. A window without probe checks and a failed
- * sample count as not steady.
+ * services' metrics against the baseline band. A window without probe checks, a window whose
+ * older half has no check (the probe has not run for a whole window yet, or its checks stall),
+ * and a failed sample count as not steady. The window should span at least two probe intervals.
  */
 export async function checkSteadyState(
   signals: SteadyStateSignals,
@@ -48,11 +49,16 @@ export async function checkSteadyState(
   const probeProblems: string[] = [];
   const passRate = signals.probe.passRate(nowMs - signals.windowMs, nowMs);
   const windowText = formatDuration(signals.windowMs);
+  // A window counts only when the probe covered it: a probe started a moment ago with one
+  // passing check says nothing about the last window.
+  const olderHalf = signals.probe.passRate(nowMs - signals.windowMs, nowMs - signals.windowMs / 2);
   if (passRate === null) probeProblems.push(`no probe check in the last ${windowText}`);
   else if (passRate < minPassRate) {
     probeProblems.push(
       `probe ${formatPercent(passRate)} over the last ${windowText} (needs ${formatPercent(minPassRate)})`,
     );
+  } else if (olderHalf === null) {
+    probeProblems.push(`probe checks cover only the newest half of the last ${windowText}`);
   }
   const metricsProblems = signals.sampler ? await metricProblems(signals, signals.sampler) : [];
   const problems = [...probeProblems, ...metricsProblems];
