@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSameProcess, readState, requireProcess, signalProcess } from '../proc.ts';
+import { isSameProcess, readState, requireProcess, signalProcess, waitFor } from '../proc.ts';
 import type { ProcessMechanism } from '../mechanism.ts';
 import { DRIVER_NAME } from '../mechanism.ts';
 
@@ -25,7 +25,8 @@ export const pauseMechanism: ProcessMechanism<'process_pause', Data> = {
     signalProcess(data, 'SIGSTOP');
   },
   verify: async (data) => {
-    const paused = isPaused(data);
+    // The kernel stops the process asynchronously after the signal, so allow it a moment.
+    const paused = await waitFor(() => isPaused(data), 1_000, 10);
     return {
       manifested: paused,
       detail: `process ${data.pid} of ${data.service} is in state ${readState(data.pid) ?? 'gone'}`,
