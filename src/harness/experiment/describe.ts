@@ -5,6 +5,7 @@ import type { ChaosRecord, ExperimentRecord } from '../record.ts';
 import { defineExperiment } from './catalog.ts';
 import { resolveContext, type ExperimentOptions } from './context.ts';
 import './matchers.ts';
+import { createExperimentRecord } from './record-builder.ts';
 import { ExperimentRun } from './run.ts';
 import type { Experiment, ExperimentInput } from './schema.ts';
 
@@ -91,10 +92,19 @@ export function describeExperiment(
       // Vitest requires a destructuring pattern as the first argument of a hook.
       // eslint-disable-next-line no-empty-pattern
       async ({}, suite) => {
-        const context = resolveContext(options, campaign, {
-          blastMs: parsed.blastRadius.durationMs,
-          detectionMs: parsed.measurement.detectionTimeoutMs,
-        });
+        let context;
+        try {
+          context = resolveContext(options, campaign, {
+            blastMs: parsed.blastRadius.durationMs,
+            detectionMs: parsed.measurement.detectionTimeoutMs,
+          });
+        } catch (error) {
+          // The reporter still gets a record, so the experiment shows up as a harness error.
+          const record = createExperimentRecord(parsed, campaign?.stack.version);
+          record.reason = error instanceof Error ? error.message : String(error);
+          suite.meta.chaos = record;
+          throw error;
+        }
         run = new ExperimentRun(parsed, context, options);
         suite.meta.chaos = run.record;
         await run.start();
