@@ -49,8 +49,8 @@ export async function checkSteadyState(
   const probeProblems: string[] = [];
   const passRate = signals.probe.passRate(nowMs - signals.windowMs, nowMs);
   const windowText = formatDuration(signals.windowMs);
-  // A window counts only when the probe covered it: a probe started a moment ago with one
-  // passing check says nothing about the last window.
+  // A window counts only when the probe covered it, because one passing check of a probe
+  // started a moment ago tells nothing about the rest of the window.
   const olderHalf = signals.probe.passRate(nowMs - signals.windowMs, nowMs - signals.windowMs / 2);
   if (passRate === null) probeProblems.push(`no probe check in the last ${windowText}`);
   else if (passRate < minPassRate) {
