@@ -113,7 +113,9 @@ export class HttpRoute {
     const decision = this.decide();
     if (decision.delayMs > 0) {
       const timer = setTimeout(() => this.finish(request, response, decision), decision.delayMs);
-      request.socket.once('close', () => clearTimeout(timer));
+      // The response closes when the caller goes away, and after a normal end, when the timer
+      // has already fired.
+      response.once('close', () => clearTimeout(timer));
       return;
     }
     this.finish(request, response, decision);

@@ -8,6 +8,12 @@ import { describeIssues, faultLayerConfigSchema, type FaultLayerConfig } from '.
 
 export type { FaultLayerConfig, HttpRule, HttpRuleInput, DnsRule } from './schema.ts';
 export { httpRuleSchema, dnsRuleSchema, faultLayerConfigSchema } from './schema.ts';
+export {
+  FaultLayerClient,
+  FaultLayerRequestError,
+  FAULT_LAYER_REQUEST_TIMEOUT_MS,
+} from './client.ts';
+export type { RuleListing, DnsRuleInput } from './client.ts';
 
 const log = createLogger('fault-layer');
 
