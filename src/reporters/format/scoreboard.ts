@@ -9,7 +9,7 @@ export const MISSING = '—';
 
 const TABLE_HEADER = ['#', 'name', 'detected', 'mttd', 'rca_service', 'rca_correct'] as const;
 
-/** How the gate was set for this run; `off` when `CHAOS_GATE=off` disabled it. */
+/** Gate verdict of a run, or `off` when the gate was disabled (`CHAOS_GATE=off`). */
 export type GateVerdict = { mode: 'on'; result: GateResult } | { mode: 'off' };
 
 /**
@@ -64,11 +64,27 @@ function optionalDuration(durationMs: number | undefined): string {
 }
 
 function tableRow(outcome: ExperimentOutcome): string[] {
-  const detected = outcome.scored ? (outcome.detected ? 'Y' : 'N') : outcome.status;
   const mttd = outcome.detected ? optionalDuration(outcome.mttdMs) : MISSING;
   const rcaService = outcome.rcaService ?? MISSING;
-  const rcaCorrect = outcome.rcaCorrect === undefined ? MISSING : outcome.rcaCorrect ? 'Y' : 'N';
-  return [outcome.id, outcome.name, detected, mttd, rcaService, rcaCorrect];
+  return [
+    outcome.id,
+    outcome.name,
+    detectedCell(outcome),
+    mttd,
+    rcaService,
+    yesNo(outcome.rcaCorrect),
+  ];
+}
+
+/** Returns `Y` or `N` for a scored experiment, else its status (`invalid`, `aborted`, `error`). */
+function detectedCell(outcome: ExperimentOutcome): string {
+  if (!outcome.scored) return outcome.status;
+  return outcome.detected ? 'Y' : 'N';
+}
+
+function yesNo(value: boolean | undefined): string {
+  if (value === undefined) return MISSING;
+  return value ? 'Y' : 'N';
 }
 
 /** Renders a markdown-style table with every column padded to its widest cell. */

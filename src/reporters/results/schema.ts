@@ -100,7 +100,7 @@ export const resultsFileSchema = z.object({
   kind: z.literal('vitest-chaos-results'),
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   complete: z.boolean(),
-  /** How Vitest ended the run; present once `complete` is true. */
+  /** End state Vitest gave the run; present once `complete` is true. */
   endReason: z.enum(['passed', 'failed', 'interrupted']).optional(),
   updatedAtMs: z.number(),
   setup: setupSchema,

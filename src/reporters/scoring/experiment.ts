@@ -2,7 +2,7 @@ import type { ExperimentRecord } from '../../harness/record.ts';
 
 type GroundTruth = ExperimentRecord['groundTruth'];
 
-/** What the scoring made of one experiment record. */
+/** Scoring result of one experiment record. */
 export interface ExperimentOutcome {
   id: string;
   name: string;
@@ -24,7 +24,7 @@ export interface ExperimentOutcome {
 }
 
 /**
- * Decides whether an RCA answer is correct: it names the ground-truth root or one of
+ * Decides whether an RCA result is correct: it names the ground-truth root or one of
  * `alsoCorrect`, and it is not in `mustNotPick` (which wins when a service is in both lists).
  */
 export function isRcaCorrect(service: string | null | undefined, truth: GroundTruth): boolean {

@@ -9,9 +9,9 @@ export type GapStage = 'detector' | 'pipeline error' | 'correlator' | 'RCA' | 'd
 export interface Gap {
   id: string;
   stage: GapStage;
-  /** What the data shows, for example `no alert in 90s`. */
+  /** Observed symptom, for example `no alert in 90s`. */
   symptom: string;
-  /** Why the stage is the likely cause, for example `no availability alert for inventory-svc`. */
+  /** Reason the stage is the likely cause, for example `no alert for availability on inventory-svc`. */
   cause: string;
   /** Facts behind the diagnosis, for the markdown report. */
   evidence: string[];
@@ -94,7 +94,7 @@ function wrongRootGap(record: ExperimentRecord, outcome: ExperimentOutcome): Gap
   return { id: record.id, stage: 'RCA', symptom, cause: 'wrong root', evidence };
 }
 
-/** A correlator gap: the window had alerts but the chosen cluster holds none of the root's. */
+/** Finds a correlator gap: the window had alerts but the chosen cluster contains none of the root's. */
 function findCorrelatorGap(record: ExperimentRecord): Gap | undefined {
   const { alerts } = record.detection;
   const rootServices = new Set([record.groundTruth.rootService, ...record.groundTruth.alsoCorrect]);

@@ -17,7 +17,7 @@ export const DEFAULT_GATE_THRESHOLDS: GateThresholds = {
   falseAlarmsMax: 1,
 };
 
-/** The verdict on one bound; `skipped` when the run holds nothing to measure it on. */
+/** Verdict on one bound; `skipped` when the run contains nothing to measure it on. */
 export interface BoundCheck {
   bound: 'detected' | 'rca_correct' | 'false_alarms';
   status: 'passed' | 'failed' | 'skipped';

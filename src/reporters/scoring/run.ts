@@ -52,14 +52,9 @@ export function scoreRun(
   const outcomes = records.map(scoreExperiment);
   const scored = outcomes.filter((o) => o.scored);
   const detected = scored.filter((o) => o.detected);
-  const matrix: ConfusionMatrix = {
-    truePositives: detected.length,
-    falseNegatives: scored.length - detected.length,
-    falsePositives: windows.filter((w) => w.alerts.length > 0).length,
-    trueNegatives: windows.filter((w) => w.alerts.length === 0).length,
-  };
+  const matrix = confusionMatrixOf(scored, windows);
   const rcaCorrect = detected.filter((o) => o.rcaCorrect === true).length;
-  const mttds = detected.flatMap((o) => (o.mttdMs === undefined ? [] : [o.mttdMs]));
+
   const score: RunScore = {
     total: records.length,
     completed: scored.length,
@@ -73,17 +68,41 @@ export function scoreRun(
     rcaAccuracy: ratio(rcaCorrect, detected.length, 'no detected experiments'),
     outcomes,
     notScored: notScoredOf(records),
-    gaps: records.flatMap((r, i) => {
-      const gap = findGap(r, outcomes[i] ?? scoreExperiment(r));
-      return gap === undefined ? [] : [gap];
-    }),
+    gaps: gapsOf(records, outcomes),
     rcaBaselines: scoreRcaBaselines(records),
   };
+
+  const mttds = detected.flatMap((o) => (o.mttdMs === undefined ? [] : [o.mttdMs]));
   const p50 = nearestRankPercentile(mttds, 50);
   const p95 = nearestRankPercentile(mttds, 95);
   if (p50 !== undefined) score.mttdP50Ms = p50;
   if (p95 !== undefined) score.mttdP95Ms = p95;
   return score;
+}
+
+/** Fills the matrix from scored experiments and baseline windows. */
+function confusionMatrixOf(
+  scored: readonly ExperimentOutcome[],
+  windows: readonly BaselineWindowRecord[],
+): ConfusionMatrix {
+  const detectedCount = scored.filter((o) => o.detected).length;
+  return {
+    truePositives: detectedCount,
+    falseNegatives: scored.length - detectedCount,
+    falsePositives: windows.filter((w) => w.alerts.length > 0).length,
+    trueNegatives: windows.filter((w) => w.alerts.length === 0).length,
+  };
+}
+
+/** Lists the gaps of `records`, whose outcomes are at the same index in `outcomes`. */
+function gapsOf(
+  records: readonly ExperimentRecord[],
+  outcomes: readonly ExperimentOutcome[],
+): Gap[] {
+  return records.flatMap((record, index) => {
+    const gap = findGap(record, outcomes[index] ?? scoreExperiment(record));
+    return gap === undefined ? [] : [gap];
+  });
 }
 
 /**
