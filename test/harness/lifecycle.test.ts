@@ -92,6 +92,10 @@ describe('experiment rollback', () => {
     expect(record.rca.rootService).toBe('victim');
     expect(record.times.rolledBackAtMs).toBeGreaterThan(record.times.injectedAtMs);
     expect(meta.tests[0].annotations[0].message).toMatch(/^detected, MTTD \d+ms; RCA victim/);
+    expect(meta.tests.at(-1)).toMatchObject({
+      name: 'fixtures come from the campaign',
+      state: 'passed',
+    });
     expect(processState(victimPid)).not.toBe('T');
   });
 
