@@ -64,6 +64,7 @@ describe('pipeline client alerts', () => {
       }),
     );
     const result = await createPipelineClient({ baseUrl: server.url }).alerts(0);
+    expect(result.ok).toBe(true);
     expect(result.ok && result.value[0]?.firedAtMs).toBe(FIRED_S * 1_000 + 123);
   });
 
@@ -76,6 +77,7 @@ describe('pipeline client alerts', () => {
       fieldMap: { alert: { service: 'labels.host' } },
     });
     const result = await client.alerts(0);
+    expect(result.ok).toBe(true);
     expect(result.ok && result.value[0]?.service).toBe('kafka');
   });
 

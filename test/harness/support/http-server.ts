@@ -9,7 +9,7 @@ export interface TestServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a real HTTP server on 127.0.0.1 with a free port; the handler answers every request. */
+/** Starts a real HTTP server on 127.0.0.1 with a free port; the handler responds to every request. */
 export async function startTestServer(
   handler: (request: IncomingMessage, response: ServerResponse, body: string) => void,
 ): Promise<TestServer> {
@@ -31,7 +31,7 @@ export async function startTestServer(
   return { url: `http://127.0.0.1:${port}`, requests, close, [Symbol.asyncDispose]: close };
 }
 
-/** Answers with a JSON body. */
+/** Sends a JSON response. */
 export function sendJson(response: ServerResponse, body: unknown, status = 200): void {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
