@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,7 +169,10 @@ describe('loadCatalog', () => {
   beforeAll(() => {
     unregister = registerDriver(countingDriver);
   });
-  afterAll(() => unregister());
+  afterAll(() => {
+    unregister();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('loads a valid entry in milliseconds', () => {
     const file = join(dir, 'valid.yaml');
