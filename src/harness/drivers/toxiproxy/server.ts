@@ -74,6 +74,8 @@ async function launch(
   const child = spawn(binary, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+
+  // Keep the last 20 stderr lines for the error message of a failed start.
   const stderrLines: string[] = [];
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderrLines.push(...chunk.split('\n').filter(Boolean));
@@ -82,6 +84,7 @@ async function launch(
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
+
   try {
     await waitUntilReady(url, exited, child);
   } catch (error) {
@@ -94,6 +97,7 @@ async function launch(
       { cause: error, value: binary, driver: 'toxiproxy' },
     );
   }
+
   const pid = child.pid ?? 0;
   log('started toxiproxy-server pid %d on %s', pid, url);
   const stop = () => stopChild(child, exited, killOnExit);
