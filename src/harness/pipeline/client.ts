@@ -83,6 +83,41 @@ function describeFailure(error: unknown): { message: string; body: unknown } {
   return { message: error instanceof Error ? error.message : String(error), body: undefined };
 }
 
+type Caller = <T>(
+  stage: PipelineError['stage'],
+  send: () => Promise<AxiosResponse<string>>,
+  parse: (body: unknown) => T,
+) => Promise<PipelineResult<T>>;
+
+/** Creates the wrapper of every call: parse, map, normalise, or record the failure in `errors`. */
+function createCaller(
+  errors: PipelineError[],
+  now: () => number,
+  mapResponse: PipelineClientOptions['mapResponse'],
+): Caller {
+  return async (stage, send, parse) => {
+    let body: unknown;
+    try {
+      const response = await send();
+      body = response.data;
+      body = parseBody(response.data);
+      const mapped = mapResponse ? mapResponse(stage, body) : body;
+      return { ok: true, value: parse(mapped) };
+    } catch (error) {
+      const failure = describeFailure(error);
+      const recorded: PipelineError = {
+        stage,
+        message: `${stage}: ${failure.message}`,
+        excerpt: excerptOf(failure.body ?? body),
+        atMs: now(),
+      };
+      errors.push(recorded);
+      log('%s failed: %s (excerpt %s)', stage, recorded.message, recorded.excerpt);
+      return { ok: false, error: recorded };
+    }
+  };
+}
+
 /**
  * Creates the client of the pipeline under test. Every call validates and normalises the
  * response: seconds, milliseconds or ISO times, a bare list or an object around it, and common
@@ -102,33 +137,7 @@ export function createPipelineClient(options: PipelineClientOptions): PipelineCl
     validateStatus: (status) => status >= 200 && status < 300,
   });
   const errors: PipelineError[] = [];
-
-  async function call<T>(
-    stage: PipelineError['stage'],
-    send: () => Promise<AxiosResponse<string>>,
-    parse: (body: unknown) => T,
-  ): Promise<PipelineResult<T>> {
-    let body: unknown;
-    try {
-      const response = await send();
-      body = response.data;
-      body = parseBody(response.data);
-      const mapped = options.mapResponse ? options.mapResponse(stage, body) : body;
-      return { ok: true, value: parse(mapped) };
-    } catch (error) {
-      const failure = describeFailure(error);
-      const recorded: PipelineError = {
-        stage,
-        message: `${stage}: ${failure.message}`,
-        excerpt: excerptOf(failure.body ?? body),
-        atMs: now(),
-      };
-      errors.push(recorded);
-      log('%s failed: %s (excerpt %s)', stage, recorded.message, recorded.excerpt);
-      return { ok: false, error: recorded };
-    }
-  }
-
+  const call = createCaller(errors, now, options.mapResponse);
   const rawClusters = new WeakMap<Cluster, unknown>();
 
   return {
