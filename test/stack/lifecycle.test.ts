@@ -94,7 +94,8 @@ describe('startStack', () => {
         (mounts) => mounts.length === 0,
         5_000,
       );
-      expect(memoryCgroupRoot && existsSync(memoryCgroupRoot)).toBeFalsy();
+      expect(memoryCgroupRoot).toBeDefined();
+      expect(existsSync(memoryCgroupRoot!)).toBe(false);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }

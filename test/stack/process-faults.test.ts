@@ -73,7 +73,8 @@ afterAll(async () => {
   await toxiproxy?.stop();
   expect(pidsMatching(stateDir)).toEqual([]);
   expect(mountsMatching(stateDir)).toEqual([]);
-  expect(memoryCgroupRoot && existsSync(memoryCgroupRoot)).toBeFalsy();
+  expect(memoryCgroupRoot).toBeDefined();
+  expect(existsSync(memoryCgroupRoot!)).toBe(false);
 });
 
 describe('embedded stack under process faults', () => {

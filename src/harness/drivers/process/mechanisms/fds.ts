@@ -34,7 +34,7 @@ export function countOpenFiles(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** The lowered soft limit: open files plus the share of the headroom that `fill` leaves. */
+/** Computes the lowered soft limit: open files plus the share of the headroom that `fill` leaves. */
 function loweredLimit(data: Data): number {
   const open = countOpenFiles(data.pid);
   return open + Math.floor((data.softLimit - open) * (1 - data.fillPercent / 100));

@@ -45,7 +45,7 @@ export function readCgroupMemory(cgroup: string): { usedBytes: number; limitByte
 }
 
 // Runs inside the target's memory cgroup: allocates and touches 4 MiB chunks until the cgroup
-// holds the target bytes, then keeps them until it is killed or its lifetime ends.
+// uses the target bytes, then keeps them until it is killed or its lifetime ends.
 const FILLER = `
 const fs = require('node:fs');
 const [, cgroup, targetBytes, maxLifetimeMs] = process.argv.slice(1);
@@ -84,7 +84,7 @@ function startFiller(data: Data): void {
 }
 
 /**
- * Fills the target's memory cgroup until it holds `fill` percent of its limit, with a filler
+ * Fills the target's memory cgroup until it uses `fill` percent of its limit, with a filler
  * process inside the same cgroup, so the target itself meets the pressure inside its limit.
  */
 export const memoryMechanism: ProcessMechanism<'memory', Data> = {
@@ -123,7 +123,7 @@ export const memoryMechanism: ProcessMechanism<'memory', Data> = {
       5_000,
     );
     log(
-      'memory fill of %s: %s, cgroup holds %d bytes',
+      'memory fill of %s: %s, cgroup uses %d bytes',
       data.service,
       filled ? 'done' : 'short',
       readCgroupMemory(data.cgroup).usedBytes,
@@ -136,7 +136,7 @@ export const memoryMechanism: ProcessMechanism<'memory', Data> = {
     const manifested = fillers > 0 && usedBytes + 8 * 1024 * 1024 >= data.targetBytes;
     return {
       manifested,
-      detail: `${data.cgroup} holds ${usedBytes} of ${data.limitBytes} bytes (target ${data.targetBytes}), ${fillers} filler process(es)`,
+      detail: `${data.cgroup} uses ${usedBytes} of ${data.limitBytes} bytes (target ${data.targetBytes}), ${fillers} filler process(es)`,
     };
   },
   rollback: async (data) => {
