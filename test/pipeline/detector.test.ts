@@ -133,7 +133,7 @@ describe('Detector on a gauge', () => {
       detector,
       Array.from({ length: 60 }, (_, i) => 10 + (i % 5)),
     );
-    feed(detector, [300, 300, 300, 300, 300, 40, 40, 40, 40, 40, 40], 60);
+    feed(detector, [300, 300, 300, 300, 300, 90, 90, 90, 90, 90, 90], 60);
     expect(detector.alertsSince(0)[0]!.resolvedAtMs).toBeUndefined();
     feed(detector, [11, 12, 11, 12, 11], 71);
     expect(detector.alertsSince(0)[0]!.resolvedAtMs).toBe(EPOCH_MS + 75_000);
@@ -143,5 +143,32 @@ describe('Detector on a gauge', () => {
     const detector = new Detector({ idPrefix: 'g', warmupSamples: 10 });
     feed(detector, [10, 10, 10, 500, 500, 500, 500, 500]);
     expect(detector.alertsSince(0)).toHaveLength(0);
+  });
+});
+
+describe('Detector.observeRound', () => {
+  const services = ['a', 'b', 'c', 'd', 'e'];
+  const round = (detector: Detector, second: number, lagOf: (service: string) => number): void =>
+    detector.observeRound(
+      services.map((service) => ({
+        sample: { service, signal: 'eventloop_lag_ms', value: lagOf(service) },
+        atMs: EPOCH_MS + second * 1000,
+      })),
+    );
+
+  it('treats a lag rise on most services as host-wide', () => {
+    const detector = new Detector({ idPrefix: 'r' });
+    for (let second = 0; second < 30; second += 1) round(detector, second, () => 10 + (second % 3));
+    for (let second = 30; second < 40; second += 1) round(detector, second, () => 400);
+    expect(detector.alertsSince(0)).toHaveLength(0);
+  });
+
+  it('alerts on a lag rise on one service', () => {
+    const detector = new Detector({ idPrefix: 'r' });
+    for (let second = 0; second < 30; second += 1) round(detector, second, () => 10 + (second % 3));
+    for (let second = 30; second < 40; second += 1) {
+      round(detector, second, (service) => (service === 'c' ? 400 : 11));
+    }
+    expect(detector.alertsSince(0).map((alert) => alert.service)).toEqual(['c']);
   });
 });
