@@ -4,7 +4,7 @@ import { ScoreboardReporter } from './src/reporters/index.ts';
 
 export default defineConfig({
   test: {
-    reporters: ['default', new ScoreboardReporter()],
+    reporters: ['default', new ScoreboardReporter({ projects: ['chaos'] })],
     // Chaos suites run in file-name order; a project-level sequencer is not used by Vitest.
     sequence: { sequencer: ChaosSequencer },
     projects: [

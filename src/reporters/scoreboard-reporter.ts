@@ -11,6 +11,7 @@ import type {
   Vitest,
 } from 'vitest/node';
 import { RecordCollector, type MetaCarrier } from './collector.ts';
+import { decideExitCode, formatExitDecision } from './exit-code.ts';
 import { readReporterSettings, type ReporterSettings } from './config.ts';
 import { renderReport } from './format/report.ts';
 import { renderScoreboard } from './format/scoreboard.ts';
@@ -91,18 +92,28 @@ export class ScoreboardReporter implements Reporter {
 
   async onTestRunEnd(
     testModules: ReadonlyArray<TestModule>,
-    _unhandledErrors: ReadonlyArray<unknown>,
+    unhandledErrors: ReadonlyArray<unknown>,
     reason: TestRunEndReason,
   ): Promise<void> {
     // Let reporters listed earlier (Vitest's own summary) print first.
     await new Promise((resolve) => setImmediate(resolve));
     this.#guard('onTestRunEnd', () => this.#collect(testModules.flatMap(tasksOf), 'onTestRunEnd'));
-    if (!this.#collector.isEmpty) this.#finishRun(reason);
+    if (!this.#collector.isEmpty) {
+      const gatePassed = this.#finishRun(reason);
+      this.#guard('onTestRunEnd', () => {
+        const decision = decideExitCode({ testModules, unhandledErrors, reason, gatePassed });
+        this.#print(formatExitDecision(decision));
+        process.exitCode = decision.exitCode;
+      });
+    }
     if (this.#failedHooks.size > 0) process.exitCode = 1;
   }
 
-  /** Scores, prints, writes the files and applies the gate; each step fails on its own. */
-  #finishRun(reason: TestRunEndReason): void {
+  /**
+   * Scores, prints, writes the files and applies the gate; each step fails on its own. Returns
+   * whether the gate passed (true when it is off).
+   */
+  #finishRun(reason: TestRunEndReason): boolean {
     // The final write below replaces any deferred one.
     this.#writer.cancel();
     let run: ScoredRun | undefined;
@@ -115,10 +126,10 @@ export class ScoreboardReporter implements Reporter {
           : '';
       this.#print(`${renderScoreboard(run.score, run.gate)}${interrupted}Results: ${resultsDir}\n`);
     });
-    if (run === undefined) return;
+    if (run === undefined) return false;
     const scored = run;
     this.#guard('onTestRunEnd', () => this.#writeFiles(scored));
-    if (scored.gate.mode === 'on' && !scored.gate.result.passed) process.exitCode = 1;
+    return scored.gate.mode === 'off' || scored.gate.result.passed;
   }
 
   #collect(tasks: readonly MetaCarrier[], hook: string): void {

@@ -45,7 +45,8 @@ Gaps identified:
 
 Gate failed: detected 3/5 = 60% < 70% (short by 1 experiment)
 Gate failed: RCA correct 1/3 = 33.3% < 70% (short by 2 experiments)
-Results: <results>`;
+Results: <results>
+Exit code 1: decided by the gate.`;
 
 // Each test runs Vitest in a child process, so the tests run side by side to save wall time.
 afterAll(removeTempDirs);
@@ -152,7 +153,8 @@ Gaps identified:
 - 2: no alert in 90s → detector: no alert for latency on auth-svc
 
 Gate failed: detected 0/2 = 0% < 70% (short by 2 experiments)
-Results: <results>`);
+Results: <results>
+Exit code 1: decided by the gate.`);
     expect(run.exitCode).toBe(1);
   });
 
@@ -214,6 +216,25 @@ Results: <results>`);
     expect(run.stderr).not.toContain('vitest-chaos reporter');
     expect(run.stdout).not.toContain('Chaos Run');
     expect(run.exitCode).toBe(0);
+  });
+
+  it('lets the gate decide over missed hypotheses', async ({ expect }) => {
+    const scenario = recallScenario(9);
+    const missed = scenario.b![4]!;
+    scenario.b![4] = { ...missed, on: 'suite', fail: true };
+    const run = await runFixture(scenario);
+    expect(scoreboardOf(run)).toContain(
+      'Exit code 0: decided by the gate; 1 failed hypothesis assertion(s) are scored as misses above.',
+    );
+    expect(run.exitCode).toBe(0);
+  });
+
+  it('fails on a failure outside an experiment', async ({ expect }) => {
+    const scenario = recallScenario(10);
+    scenario.a![0] = { ...scenario.a![0]!, on: 'case', fail: true };
+    const run = await runFixture(scenario);
+    expect(scoreboardOf(run)).toContain('Exit code 1: failures outside the gate:');
+    expect(run.exitCode).toBe(1);
   });
 
   it('marks an interrupted run', async ({ expect }) => {
