@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iptables iproute2 stress-ng faketime libfaketime prometheus docker.io)
+packages=(iptables nftables iproute2 stress-ng faketime libfaketime prometheus docker.io)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
