@@ -221,9 +221,13 @@ export async function startInContainer(
   );
   let startError: unknown;
   // The engine rejects the start with HTTP 400 when the program is not found.
-  await engineCall(socketPath, what, () => exec.start({ Detach: true })).catch((error: unknown) => {
-    startError = error;
-  });
+  await engineCall(socketPath, what, () => exec.start({ Detach: true }))
+    // The engine answers a detached start with an empty stream; left open, its socket would
+    // keep this process alive.
+    .then((stream) => stream.destroy())
+    .catch((error: unknown) => {
+      startError = error;
+    });
   for (let attempt = 0; attempt < STARTED_CHECKS; attempt += 1) {
     const info = await engineCall(socketPath, what, () => exec.inspect());
     if (info.Running) return;

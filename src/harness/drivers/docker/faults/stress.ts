@@ -30,6 +30,17 @@ export const FAULT_MARKER_VARIABLE = 'VITEST_CHAOS_FAULT';
 const CPU_PERIOD_US = 100_000;
 /** Window over which verify measures the container's CPU use, in milliseconds. */
 const CPU_SAMPLE_MS = 500;
+/** Windows verify samples at most before it reports the CPU as not saturated. */
+const CPU_SAMPLE_WINDOWS = 3;
+/**
+ * CPU use that counts as saturated: 40% of the expected use, or 0.15 CPUs when that is lower.
+ * An idle service uses almost none, and on a crowded host stress-ng gets only its fair share.
+ */
+function saturatedCpus(expectedCpus: number): number {
+  return Math.min(expectedCpus * 0.4, 0.15);
+}
+/** How long apply waits for stress-ng's workers to appear, in milliseconds. */
+const WORKERS_TIMEOUT_MS = 3_000;
 
 /** The environment entry that marks the processes one fault starts inside a container. */
 export function faultMarker(key: string): string {
@@ -112,6 +123,15 @@ async function setCpuQuota(
   );
 }
 
+/** Waits until `count` marked processes run (stress-ng's parent and its workers), bounded. */
+async function waitForWorkers(containerPid: number, marker: string, count: number): Promise<void> {
+  const startedAtMs = Date.now();
+  while (Date.now() - startedAtMs < WORKERS_TIMEOUT_MS) {
+    if ((await markedProcesses(containerPid, marker)).length >= count) return;
+    await sleep(20);
+  }
+}
+
 async function sampleCpus(pid: number): Promise<number> {
   const startNs = await readCpuUsageNs(pid);
   const startedAtMs = Date.now();
@@ -154,6 +174,7 @@ export const cpuHandler: FaultHandler<CpuParams> = {
       const command = ['stress-ng', '--cpu', String(workers), '--cpu-load', String(loadPercent)];
       command.push('--timeout', `${safetyTimeoutS}s`, '--quiet');
       await startInContainer(run.socketPath, state.Id, command, { env: [faultMarker(run.key)] });
+      await waitForWorkers(state.State.Pid, faultMarker(run.key), workers + 1);
       run.log(
         'started stress-ng --cpu %d in %s (limit %s CPUs)',
         workers,
@@ -168,12 +189,15 @@ export const cpuHandler: FaultHandler<CpuParams> = {
     const found = await forEachContainer(run, async (state, index) => {
       const limit = run.params.containers[index]?.limitCpus ?? 1;
       const expectedCpus = Math.min(limit, (run.params.workers * run.params.loadPercent) / 100);
+      let usedCpus = 0;
+      for (let window = 0; window < CPU_SAMPLE_WINDOWS && state.State.Running; window += 1) {
+        usedCpus = await sampleCpus(state.State.Pid);
+        if (usedCpus >= saturatedCpus(expectedCpus)) break;
+      }
       const processes = state.State.Running
         ? await markedProcesses(state.State.Pid, faultMarker(run.key))
         : [];
-      const usedCpus = state.State.Running ? await sampleCpus(state.State.Pid) : 0;
-      // Half the expected use is enough: other work on the host competes for the same cores.
-      if (processes.length > 0 && usedCpus >= expectedCpus * 0.5) saturated += 1;
+      if (processes.length > 0 && usedCpus >= saturatedCpus(expectedCpus)) saturated += 1;
       lines.push(
         `${describeContainer(state)}: ${processes.length} stress-ng process(es), ${usedCpus.toFixed(2)} of ${limit} CPUs used (expected about ${expectedCpus.toFixed(2)})`,
       );
