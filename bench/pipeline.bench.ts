@@ -1,5 +1,5 @@
 // Reference pipeline watching the embedded stack: its CPU share and resident memory as its own
-// process, false alarms in a fault-free window, and time to detect (and RCA answer) for a
+// process, false alarms in a fault-free window, and time to detect (and RCA result) for a
 // Toxiproxy latency toxic and for a killed service. Bounded to about 4 minutes (2 with --quick).
 // Run: npx tsx bench/pipeline.bench.ts [--quick] [--latency-target S] [--kill-target S]
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -139,6 +139,20 @@ describe('Detector on a gauge', () => {
     expect(detector.alertsSince(0)[0]!.resolvedAtMs).toBe(EPOCH_MS + 75_000);
   });
 
+  it.each([
+    ['disk_free_bytes', 16e6, 1e6],
+    ['log_lag_seconds', 0.5, 20],
+  ] as const)('alerts when %s moves away from normal', (signal, normal, shifted) => {
+    const detector = new Detector({ idPrefix: 'g' });
+    for (let second = 0; second < 40; second += 1) {
+      const value = second < 30 ? normal * (1 + (second % 3) / 100) : shifted;
+      detector.observe({ service: 'log-collector', signal, value }, EPOCH_MS + second * 1000);
+    }
+    const alerts = detector.alertsSince(0);
+    expect(alerts.map((alert) => alert.signal)).toEqual([signal]);
+    expect(alerts[0]!.observed).toBe(shifted);
+  });
+
   it('does not fire while warming up', () => {
     const detector = new Detector({ idPrefix: 'g', warmupSamples: 10 });
     feed(detector, [10, 10, 10, 500, 500, 500, 500, 500]);

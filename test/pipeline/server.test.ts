@@ -20,7 +20,7 @@ async function serveMetrics(world: World, service: string): Promise<Server> {
   return server;
 }
 
-/** A loopback port that nothing listens on. */
+/** Returns a loopback port that nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
