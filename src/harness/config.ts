@@ -62,6 +62,19 @@ const fieldMapSchema = z.record(z.string(), z.string());
 
 const configFileSchema = z.strictObject({
   profile: z.enum(['quick', 'full']).optional(),
+  /** Replaces single timings of the chosen profile, in ms (for example a shorter baseline). */
+  profileOverrides: z
+    .strictObject({
+      probeIntervalMs: z.number().int().positive().optional(),
+      steadyStateWindowMs: z.number().int().positive().optional(),
+      baselineCaptureMs: z.number().int().positive().optional(),
+      baselineWindowMs: z.number().int().positive().optional(),
+      faultDurationScale: z.number().positive().optional(),
+      minFaultDurationMs: z.number().int().nonnegative().optional(),
+      cooldownMaxMs: z.number().int().nonnegative().optional(),
+      recoveryTimeoutMs: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
   pipelineUrl: z.url().optional(),
   catalog: z.string().optional(),
   resultsDir: z.string().optional(),
@@ -134,10 +147,20 @@ export interface ChaosConfig {
 
 const CONFIG_FILES = ['chaos.config.json', 'chaos.config.yaml', 'chaos.config.yml'];
 
-function readConfigFile(cwd: string): { file: string | undefined; data: ChaosConfigFile } {
-  const file = CONFIG_FILES.map((name) => join(cwd, name)).find((candidate) =>
-    existsSync(candidate),
-  );
+function readConfigFile(
+  cwd: string,
+  explicitFile: string | undefined,
+): { file: string | undefined; data: ChaosConfigFile } {
+  if (explicitFile !== undefined && !existsSync(resolve(cwd, explicitFile))) {
+    throw new ConfigError('CHAOS_CONFIG', `The config file ${explicitFile} does not exist.`, {
+      value: explicitFile,
+      fix: 'Set CHAOS_CONFIG to an existing chaos.config.json or .yaml file, or unset it.',
+    });
+  }
+  const file =
+    explicitFile === undefined
+      ? CONFIG_FILES.map((name) => join(cwd, name)).find((candidate) => existsSync(candidate))
+      : resolve(cwd, explicitFile);
   if (!file) return { file: undefined, data: {} };
   let raw: unknown;
   try {
@@ -187,20 +210,20 @@ function envUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 /**
- * Loads the configuration: `chaos.config.json` (or `.yaml`) in `cwd` when present, then the
- * environment: `CHAOS_PROFILE` (quick|full), `CHAOS_PIPELINE_URL`, `CHAOS_CATALOG`,
- * `CHAOS_RESULTS_DIR`, `CHAOS_JOURNAL_DIR`, `CHAOS_TARGET` (process|docker), `CHAOS_GATE`
- * (off|on). Throws a `ConfigError` naming the setting and the value when one is invalid.
+ * Loads the configuration: the file `CHAOS_CONFIG` names, else `chaos.config.json` (or `.yaml`)
+ * in `cwd` when present, then the environment: `CHAOS_PROFILE` (quick|full),
+ * `CHAOS_PIPELINE_URL`, `CHAOS_CATALOG`, `CHAOS_RESULTS_DIR`, `CHAOS_JOURNAL_DIR`, `CHAOS_TARGET`
+ * (process|docker), `CHAOS_GATE` (off|on). Throws a `ConfigError` naming the setting and the value when one is invalid.
  */
 export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChaosConfig {
   const cwd = resolve(options.cwd ?? process.cwd());
   const env = options.env ?? process.env;
-  const { file, data } = readConfigFile(cwd);
+  const { file, data } = readConfigFile(cwd, env.CHAOS_CONFIG || undefined);
   const profileName =
     envChoice(env, 'CHAOS_PROFILE', ['quick', 'full'] as const) ?? data.profile ?? 'quick';
   const gateSwitch = envChoice(env, 'CHAOS_GATE', ['off', 'on'] as const);
   const config: ChaosConfig = {
-    profile: PROFILES[profileName],
+    profile: { ...PROFILES[profileName], ...data.profileOverrides },
     pipelineUrl: envUrl(env, 'CHAOS_PIPELINE_URL') ?? data.pipelineUrl?.replace(/\/+$/, ''),
     catalog: resolve(cwd, env.CHAOS_CATALOG || data.catalog || 'fixtures/experiments.yaml'),
     resultsDir: resolve(cwd, env.CHAOS_RESULTS_DIR || data.resultsDir || 'chaos-results'),

@@ -56,6 +56,24 @@ describe('loadConfig', () => {
     expect(config.catalog).toBe(join(cwd, 'mine.yaml'));
   });
 
+  it('reads the file CHAOS_CONFIG names', () => {
+    writeFileSync(
+      join(cwd, 'short.json'),
+      JSON.stringify({ profileOverrides: { baselineCaptureMs: 3_000, baselineWindowMs: 2_000 } }),
+    );
+    const config = loadConfig({ cwd, env: { CHAOS_CONFIG: 'short.json' } });
+    expect(config.file).toBe(join(cwd, 'short.json'));
+    expect(config.profile.baselineCaptureMs).toBe(3_000);
+    expect(config.profile.baselineWindowMs).toBe(2_000);
+    expect(config.profile.probeIntervalMs).toBe(PROFILES.quick.probeIntervalMs);
+  });
+
+  it('rejects a missing CHAOS_CONFIG file', () => {
+    expect(() => loadConfig({ cwd, env: { CHAOS_CONFIG: 'absent.json' } })).toThrow(
+      /The config file absent.json does not exist/,
+    );
+  });
+
   it('reads a YAML config file', () => {
     writeFileSync(join(cwd, 'chaos.config.yaml'), 'profile: full\ncooldownMode: fixed\n');
     const config = loadConfig({ cwd, env: {} });
