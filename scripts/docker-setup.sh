@@ -43,8 +43,8 @@ if [[ $current_config != "$wanted_config" ]]; then
 fi
 
 if engine_responds && [[ $config_changed == yes ]]; then
-  # A running engine keeps its old bridge settings until it restarts; this script does not stop
-  # an engine it did not start, so it stops here and says what to do.
+  # A running engine keeps its old bridge settings until it restarts. This script never stops
+  # an engine that it did not start, so it exits with the steps to take.
   fail "dockerd is running with a different config; stop it, then rerun this script"
 fi
 

@@ -139,7 +139,7 @@ export async function removeTestContainers(): Promise<void> {
   );
 }
 
-/** A minimal Docker stack description for the driver. */
+/** Returns a minimal Docker stack description for the driver. */
 export function testStack(): StackInfo {
   return {
     kind: 'docker',

@@ -10,7 +10,7 @@ function octal(value: number, width: number): string {
 }
 
 /**
- * Builds a ustar archive that holds one regular file (mode 0644, owner root), the format the
+ * Builds a ustar archive that contains one regular file (mode 0644, owner root), the format the
  * engine's `PUT /containers/{id}/archive` takes. Names up to 100 bytes only.
  */
 export function singleFileTar(

@@ -91,7 +91,7 @@ function parsePlan(plan: FaultPlan): ParsedPlan {
   );
 }
 
-/** A key unique per plan: it names chains and ballast files and marks exec'd processes. */
+/** Makes a key unique per plan, which names chains and ballast files and marks exec'd processes. */
 function planKey(fault: Fault, experimentKey: string): string {
   const hash = seedFromText(`${experimentKey}|${fault.type}|${fault.target}`).toString(36);
   return `vc${hash}${randomBytes(3).toString('hex')}`;

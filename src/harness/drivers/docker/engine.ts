@@ -7,7 +7,7 @@ import { DockerFaultError } from './errors.ts';
 /** Default socket of a local Docker engine. */
 export const DEFAULT_SOCKET_PATH = '/var/run/docker.sock';
 
-/** The engine socket: `DOCKER_HOST` when it names a unix socket, else the default path. */
+/** Returns the engine socket: `DOCKER_HOST` when it names a unix socket, else the default path. */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.DOCKER_HOST;
   if (host?.startsWith('unix://')) return host.slice('unix://'.length);
@@ -44,23 +44,23 @@ export function engineStatus(error: unknown): number | undefined {
  */
 export async function engineCall<T>(
   socketPath: string,
-  what: string,
+  request: string,
   call: () => Promise<T>,
 ): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof DockerFaultError) throw error;
-    throw toEngineError(socketPath, what, error);
+    throw toEngineError(socketPath, request, error);
   }
 }
 
-function toEngineError(socketPath: string, what: string, error: unknown): DockerFaultError {
+function toEngineError(socketPath: string, request: string, error: unknown): DockerFaultError {
   const failure = (error ?? {}) as EngineFailure;
   if (failure.code === 'ENOENT' || failure.code === 'ECONNREFUSED') {
     return new DockerFaultError(
       'engine-unreachable',
-      `Docker engine not reachable at ${socketPath} (${what}).`,
+      `Docker engine not reachable at ${socketPath} (${request}).`,
       {
         value: socketPath,
         fix: 'Start it with "sudo scripts/docker-setup.sh", or set DOCKER_HOST=unix:///path/to/docker.sock.',
@@ -71,7 +71,7 @@ function toEngineError(socketPath: string, what: string, error: unknown): Docker
   if (failure.code === 'EACCES' || failure.code === 'EPERM') {
     return new DockerFaultError(
       'socket-permission',
-      `Permission denied on the Docker socket ${socketPath} (${what}).`,
+      `Permission denied on the Docker socket ${socketPath} (${request}).`,
       {
         value: socketPath,
         fix: 'Run as root or as a member of the socket\'s group (usually "docker").',
@@ -82,7 +82,7 @@ function toEngineError(socketPath: string, what: string, error: unknown): Docker
   const detail = failure.json?.message ?? failure.message ?? String(error);
   return new DockerFaultError(
     'engine-request-failed',
-    `Docker engine request failed: ${what}: ${detail}`,
+    `Docker engine request failed: ${request}: ${detail}`,
     {
       value: failure.statusCode,
       cause: error,
@@ -179,8 +179,8 @@ export async function execInContainer(
   options: { env?: string[] } = {},
 ): Promise<ExecResult> {
   const docker = engineClient(socketPath);
-  const what = `exec ${command.join(' ')} in ${containerId.slice(0, 12)}`;
-  return engineCall(socketPath, what, async () => {
+  const action = `exec ${command.join(' ')} in ${containerId.slice(0, 12)}`;
+  return engineCall(socketPath, action, async () => {
     const exec = await docker.getContainer(containerId).exec({
       Cmd: command,
       Env: options.env,
@@ -215,21 +215,21 @@ export async function startInContainer(
   options: { env?: string[] } = {},
 ): Promise<void> {
   const docker = engineClient(socketPath);
-  const what = `exec ${command.join(' ')} in ${containerId.slice(0, 12)}`;
-  const exec = await engineCall(socketPath, what, () =>
+  const action = `exec ${command.join(' ')} in ${containerId.slice(0, 12)}`;
+  const exec = await engineCall(socketPath, action, () =>
     docker.getContainer(containerId).exec({ Cmd: command, Env: options.env }),
   );
   let startError: unknown;
   // The engine rejects the start with HTTP 400 when the program is not found.
-  await engineCall(socketPath, what, () => exec.start({ Detach: true }))
-    // The engine answers a detached start with an empty stream; left open, its socket would
+  await engineCall(socketPath, action, () => exec.start({ Detach: true }))
+    // The engine responds to a detached start with an empty stream. Left open, its socket would
     // keep this process alive.
     .then((stream) => stream.destroy())
     .catch((error: unknown) => {
       startError = error;
     });
   for (let attempt = 0; attempt < STARTED_CHECKS; attempt += 1) {
-    const info = await engineCall(socketPath, what, () => exec.inspect());
+    const info = await engineCall(socketPath, action, () => exec.inspect());
     if (info.Running) return;
     const exitCode = info.ExitCode;
     if (exitCode !== null && exitCode !== undefined) {
@@ -239,7 +239,7 @@ export async function startInContainer(
       }
       throw new DockerFaultError(
         'engine-request-failed',
-        `${what} ended at once with exit code ${exitCode}.`,
+        `${action} ended at once with exit code ${exitCode}.`,
         {
           value: command,
           fix: 'Run the same command with "docker exec" to see its output.',
@@ -252,7 +252,7 @@ export async function startInContainer(
   if (startError) throw startError;
   throw new DockerFaultError(
     'timed-out',
-    `${what} did not start within ${STARTED_CHECKS * 25} ms.`,
+    `${action} did not start within ${STARTED_CHECKS * 25} ms.`,
     {
       value: command,
     },

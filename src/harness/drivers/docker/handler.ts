@@ -14,7 +14,7 @@ import { relocateContainer, type ContainerRef } from './targets.ts';
 /** Plan parameters of one fault handler: plain JSON, since the plan is journaled. */
 export type HandlerParams = { [key: string]: JsonValue };
 
-/** What a handler receives when it plans a fault. */
+/** Input of a handler's `plan`. */
 export interface PlanInput<F extends Fault = Fault> {
   fault: F;
   /** The chosen replicas, inspected, in the order of the plan's container list. */
@@ -25,7 +25,7 @@ export interface PlanInput<F extends Fault = Fault> {
   key: string;
 }
 
-/** What a handler receives when it applies, verifies or rolls back a plan. */
+/** Input of a handler's `apply`, `verify`, `rollback` and `inspect`. */
 export interface HandlerRun<P> {
   plan: FaultPlan;
   socketPath: string;

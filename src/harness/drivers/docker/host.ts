@@ -91,7 +91,7 @@ async function environContains(pid: number, entry: string): Promise<boolean> {
 async function processGroupOf(pid: number): Promise<number | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Field 3 is the state and field 5 the process group; the command name (field 2) may
+    // Field 3 is the state and field 5 the process group. The command name (field 2) may
     // contain spaces, so fields are counted after its closing bracket.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return fields[0] === 'Z' ? undefined : Number(fields[2]);

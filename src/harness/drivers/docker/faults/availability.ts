@@ -42,8 +42,8 @@ interface KillLoop {
 const loops = new Map<string, KillLoop>();
 
 /**
- * Kills a container's main process with SIGKILL from the host, so the restart policy sees a
- * crash and restarts it. `docker kill` would mark the container as stopped by hand, which turns
+ * Kills a container's main process with SIGKILL from the host, so the restart policy treats it
+ * as a crash and restarts it. `docker kill` would mark the container as stopped by hand, which turns
  * the policy off, so it is only the fallback when the process is not visible from here.
  */
 async function killContainer(
@@ -56,7 +56,7 @@ async function killContainer(
   if (visible) process.kill(pid, 'SIGKILL');
   else await changeState(run.socketPath, state.Id, 'kill');
   loop.kills += 1;
-  // The engine notices the exit a moment later; wait for it so verify sees the kill.
+  // The engine notices the exit a moment later; wait for it so verify finds the kill.
   await waitForState(
     run.socketPath,
     state.Id,

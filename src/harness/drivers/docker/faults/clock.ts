@@ -20,7 +20,7 @@ import {
 } from '../handler.ts';
 import { hostPathOf } from '../host.ts';
 
-/** Offset libfaketime applies when the timestamp file holds it: none. */
+/** Timestamp file content that means no offset. */
 const NO_OFFSET = '+0';
 /** Verify accepts this much difference between the measured and the requested skew, ms. */
 const SKEW_TOLERANCE_MS = 2_000;

@@ -67,7 +67,7 @@ async function fillContainer(
     return;
   }
   // --vm-keep keeps one mapping and --vm-hang 0 sleeps after touching it once, so the worker
-  // holds the memory without spending CPU.
+  // keeps the memory without spending CPU.
   const command = [
     'stress-ng',
     '--vm',
@@ -84,10 +84,10 @@ async function fillContainer(
     '--quiet',
   );
   await startInContainer(run.socketPath, state.Id, command, { env: [faultMarker(run.key)] });
-  const wantedBytes = usedBytes + allocationBytes * 0.9;
+  const expectedBytes = usedBytes + allocationBytes * 0.9;
   const startedAtMs = Date.now();
   while (Date.now() - startedAtMs < FILL_TIMEOUT_MS) {
-    if ((await readMemoryUsageBytes(state.State.Pid)) >= wantedBytes) break;
+    if ((await readMemoryUsageBytes(state.State.Pid)) >= expectedBytes) break;
     await sleep(50);
   }
   run.log(

@@ -110,7 +110,7 @@ async function holds(rule: ContainerRule, pid: number, args: string[]): Promise<
   }
 }
 
-/** The pid whose namespace holds the rules: 0 in `host` mode, undefined when the container is down. */
+/** Returns the pid whose namespace contains the rules: 0 in `host` mode, undefined when the container is down. */
 function namespacePid(rule: ContainerRule, state: ContainerState | undefined): number | undefined {
   if (rule.mode === 'host') return 0;
   return state?.State.Running && state.State.Pid > 0 ? state.State.Pid : undefined;

@@ -42,7 +42,7 @@ function saturatedCpus(expectedCpus: number): number {
 /** How long apply waits for stress-ng's workers to appear, in milliseconds. */
 const WORKERS_TIMEOUT_MS = 3_000;
 
-/** The environment entry that marks the processes one fault starts inside a container. */
+/** Returns the environment entry that marks the processes one fault starts in a container. */
 export function faultMarker(key: string): string {
   return `${FAULT_MARKER_VARIABLE}=${key}`;
 }
@@ -103,7 +103,7 @@ const cpuParamsSchema = z.object({
 });
 type CpuParams = z.infer<typeof cpuParamsSchema>;
 
-/** The CPU limit of a container in CPUs, from `--cpus` or a CFS quota; 0 when it has none. */
+/** Reads a container's CPU limit in CPUs from `--cpus` or its CFS quota, or 0 without one. */
 function cpuLimitOf(state: ContainerState): number {
   if (state.HostConfig.NanoCpus > 0) return state.HostConfig.NanoCpus / 1e9;
   if (state.HostConfig.CpuQuota > 0) {
