@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { isSameProcess, requireProcess } from '../proc.ts';
@@ -34,15 +34,55 @@ export function countOpenFiles(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** Computes the lowered soft limit: open files plus the share of the headroom that `fill` leaves. */
-function loweredLimit(data: Data): number {
-  const open = countOpenFiles(data.pid);
-  return open + Math.floor((data.softLimit - open) * (1 - data.fillPercent / 100));
+/** Socket inodes in the LISTEN state, from /proc/<pid>/net/tcp and tcp6. */
+function listeningInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const file of ['tcp', 'tcp6']) {
+    try {
+      for (const line of readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields[3] === '0A' && fields[9]) inodes.add(fields[9]);
+      }
+    } catch {
+      // No IPv6 table on this host.
+    }
+  }
+  return inodes;
 }
 
 /**
- * Exhausts the target's file descriptors by lowering its open-files soft limit (prlimit) to the
- * descriptors it has open plus what `fill` leaves, so new sockets and files fail with EMFILE.
+ * Returns the lowest descriptor number not held by a persistent descriptor (anything but a
+ * connected socket). A new descriptor takes the lowest free number and fails with EMFILE when
+ * that number reaches the soft limit, so a limit at this value leaves no number free for new
+ * sockets once the connections open at the time of the fault have closed.
+ */
+export function persistentDescriptorEnd(pid: number): number {
+  const listening = listeningInodes(pid);
+  const persistent = new Set<number>();
+  for (const entry of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${entry}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (!inode || listening.has(inode) || Number(entry) <= 2) persistent.add(Number(entry));
+    } catch {
+      // Closed while listing.
+    }
+  }
+  let end = 0;
+  while (persistent.has(end)) end += 1;
+  return end;
+}
+
+/** Computes the lowered soft limit: the persistent descriptors plus the headroom `fill` leaves. */
+function loweredLimit(data: Data): number {
+  const end = persistentDescriptorEnd(data.pid);
+  return end + Math.floor((data.softLimit - end) * (1 - data.fillPercent / 100));
+}
+
+/**
+ * Exhausts the target's file descriptors by lowering its open-files soft limit (prlimit) to its
+ * persistent descriptors plus the share of the headroom `fill` leaves, so new sockets and files
+ * fail with EMFILE.
  */
 export const fdMechanism: ProcessMechanism<'fd_exhaustion', Data> = {
   type: 'fd_exhaustion',
@@ -77,9 +117,7 @@ export const fdMechanism: ProcessMechanism<'fd_exhaustion', Data> = {
     const { soft } = readFileLimits(data.pid);
     const open = countOpenFiles(data.pid);
     return {
-      manifested:
-        soft < data.softLimit &&
-        soft <= open + (data.softLimit - open) * (1 - data.fillPercent / 100) + 1,
+      manifested: soft < data.softLimit && soft <= loweredLimit(data),
       detail: `process ${data.pid} of ${data.service} has ${open} open files, soft limit ${soft} (was ${data.softLimit})`,
     };
   },
