@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recoverJournal } from '../harness/journal/recovery.ts';
 import { watchdogStateSchema, type WatchdogState } from './watchdog.ts';
@@ -69,7 +69,8 @@ async function main(stateFile: string): Promise<void> {
     if (!state) return;
     if (!isAlive(state.parentPid)) {
       await cleanUp(state);
-      rmSync(stateFile, { force: true });
+      // The state file sits in the campaign's run folder, which goes with it.
+      rmSync(dirname(stateFile), { recursive: true, force: true });
       return;
     }
     await sleep(POLL_INTERVAL_MS);
