@@ -1,26 +1,24 @@
-// Injects faults with the Docker driver and then waits to be killed, standing in for a test
-// runner that dies with its faults in place. Usage: inject-child.ts <input.json> <plans.json>
-// where the input is { experimentKey, stack, faults }. Prints "applied" when all are in place.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dockerDriver } from '../../src/harness/drivers/docker/index.ts';
-import type { FaultPlan } from '../../src/harness/faults/driver.ts';
+// Injects faults through the harness (journal entry, then the Docker driver) and waits to be
+// killed, standing in for a test runner that dies with its faults in place.
+// Usage: inject-child.ts <input.json> <journal dir>, where the input is
+// { experimentKey, stack, faults }. Prints "applied" once every fault is in place.
+import { readFileSync } from 'node:fs';
+import '../../src/harness/drivers/docker/register.ts';
+import { injectFault } from '../../src/harness/faults/lifecycle.ts';
 import { faultSchema } from '../../src/harness/faults/spec.ts';
+import { createJournal } from '../../src/harness/journal/journal.ts';
 import { stackInfoSchema } from '../../src/harness/stack-info.ts';
 
-const [inputFile = '', plansFile = ''] = process.argv.slice(2);
+const [inputFile = '', journalDir = ''] = process.argv.slice(2);
 const input = JSON.parse(readFileSync(inputFile, 'utf8')) as {
   experimentKey: string;
   stack: unknown;
   faults: unknown[];
 };
+const journal = createJournal({ dir: journalDir });
 const context = { experimentKey: input.experimentKey, stack: stackInfoSchema.parse(input.stack) };
-const plans: FaultPlan[] = [];
 for (const raw of input.faults) {
-  const plan = await dockerDriver.plan(faultSchema.parse(raw), context);
-  // The plan is saved before apply, as the harness journal does.
-  plans.push(plan);
-  writeFileSync(plansFile, JSON.stringify(plans));
-  await dockerDriver.apply(plan, context);
+  await injectFault(faultSchema.parse(raw), context, journal);
 }
 console.log('applied');
 setInterval(() => {}, 60_000);

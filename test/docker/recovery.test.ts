@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerDriver } from '../../src/harness/drivers/docker/index.ts';
 import type { FaultPlan } from '../../src/harness/faults/driver.ts';
+import { recoverJournal } from '../../src/harness/journal/recovery.ts';
 import {
   bridgeNetworks,
   callService,
@@ -51,6 +52,8 @@ async function rollbackAll(plans: FaultPlan[]): Promise<void> {
 }
 
 let workDir = '';
+const REGISTER_MODULE = new URL('../../src/harness/drivers/docker/register.ts', import.meta.url)
+  .href;
 
 describe.skipIf(skipReason !== undefined)('docker driver recovery', () => {
   beforeAll(async () => {
@@ -146,7 +149,7 @@ describe.skipIf(skipReason !== undefined)('docker driver recovery', () => {
     await waitFor(async () => Math.abs(await serviceSkewMs(port)) < 2_000, 5_000, 'the clock back');
   });
 
-  it('cleans up from the saved plans after kill -9', async () => {
+  it('cleans up from the journal after kill -9', async () => {
     const port = await freePort();
     const stressed = await startTestContainer({ service: 'orphan-cpu' });
     const killed = await startTestContainer({ service: 'orphan-kill' });
@@ -157,7 +160,7 @@ describe.skipIf(skipReason !== undefined)('docker driver recovery', () => {
       'the service',
     );
     const inputFile = join(workDir, 'input.json');
-    const plansFile = join(workDir, 'plans.json');
+    const journalDir = join(workDir, 'journal');
     await writeFile(
       inputFile,
       JSON.stringify({
@@ -173,7 +176,7 @@ describe.skipIf(skipReason !== undefined)('docker driver recovery', () => {
 
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/docker/inject-child.ts', inputFile, plansFile],
+      ['--import', 'tsx', 'test/docker/inject-child.ts', inputFile, journalDir],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((resolve, reject) => {
@@ -185,13 +188,22 @@ describe.skipIf(skipReason !== undefined)('docker driver recovery', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
 
-    const plans = JSON.parse(await readFile(plansFile, 'utf8')) as FaultPlan[];
     const stressedId = (await inspect(stressed)).Id;
     const stressAfterKill = await stressProcesses(stressedId);
     const partitionedAfterKill = await callService(port, 400);
-    await rollbackAll(plans);
+    const recovery = await recoverJournal({
+      dir: journalDir,
+      scope: 'orphaned',
+      driverModules: [REGISTER_MODULE],
+    });
+    const plans = recovery.rolledBack.map((entry) => entry.plan);
 
-    expect(plans).toHaveLength(3);
+    expect(recovery.failed).toEqual([]);
+    expect(plans.map((plan) => plan.faultType).sort()).toEqual([
+      'availability',
+      'cpu_saturation',
+      'network_partition',
+    ]);
     expect(stressAfterKill).toBeGreaterThan(0);
     expect(partitionedAfterKill).toBe('TimeoutError');
     expect(await stressProcesses(stressedId)).toBe(0);
