@@ -195,7 +195,7 @@ export async function waitFor(
   const startedAtMs = Date.now();
   while (!(await check())) {
     if (Date.now() - startedAtMs > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
