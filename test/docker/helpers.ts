@@ -190,7 +190,7 @@ export async function run(command: string, args: string[]): Promise<string> {
 export async function waitFor(
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
-  what: string,
+  description: string,
 ): Promise<void> {
   const startedAtMs = Date.now();
   while (!(await check())) {
