@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startStack } from '../fixtures/stack/index.ts';
 import { startToxiproxyServer } from '../src/harness/drivers/toxiproxy/server.ts';
+import type { StackInfo } from '../src/harness/stack-info.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -138,6 +139,60 @@ async function runFault(
   return { name, mttdS: first ? first.fired_at - injectedS : undefined, ...result };
 }
 
+/** Adds a 300 ms latency toxic on every Toxiproxy edge into `target`. */
+function latencyFault(
+  info: StackInfo,
+  toxiproxyUrl: string,
+  pipelineUrl: string,
+  target: string,
+): Promise<Outcome> {
+  const proxies = info.edges
+    .filter((edge) => edge.callee === target && edge.toxiproxyProxy)
+    .map((edge) => edge.toxiproxyProxy!);
+  const toxicName = `bench-latency-${process.pid}`;
+  const apply = async (): Promise<void> => {
+    for (const proxy of proxies) {
+      await getJson(`${toxiproxyUrl}/proxies/${proxy}/toxics`, {
+        name: toxicName,
+        type: 'latency',
+        stream: 'downstream',
+        attributes: { latency: 300, jitter: 0 },
+      });
+    }
+  };
+  const rollback = async (): Promise<void> => {
+    for (const proxy of proxies) {
+      await fetch(`${toxiproxyUrl}/proxies/${proxy}/toxics/${toxicName}`, { method: 'DELETE' });
+    }
+  };
+  return runFault(`latency 300ms into ${target}`, pipelineUrl, apply, rollback);
+}
+
+/** Kills `target` with SIGKILL and has the supervisor restart it only after RESTART_AFTER_MS. */
+function killFault(info: StackInfo, pipelineUrl: string, target: string): Promise<Outcome> {
+  const policyUrl = `${info.supervisorUrl}/services/${target}/policy`;
+  const apply = async (): Promise<void> => {
+    await fetch(policyUrl, {
+      method: 'PUT',
+      body: JSON.stringify({ restartDelayMs: RESTART_AFTER_MS }),
+    });
+    const services = await getJson<{ name: string; pid: number | null }[]>(
+      `${info.supervisorUrl}/services`,
+    );
+    const pid = services.find((service) => service.name === target)?.pid;
+    if (pid) process.kill(pid, 'SIGKILL');
+  };
+  const rollback = async (): Promise<void> => {
+    await fetch(policyUrl, { method: 'DELETE' });
+  };
+  return runFault(
+    `SIGKILL ${target}, restarted after ${RESTART_AFTER_MS} ms`,
+    pipelineUrl,
+    apply,
+    rollback,
+  );
+}
+
 async function main(): Promise<void> {
   await using toxiproxy = await startToxiproxyServer();
   await using stack = await startStack({ toxiproxyUrl: toxiproxy.url });
@@ -159,50 +214,8 @@ async function main(): Promise<void> {
       await getJson<{ alerts: WireAlert[] }>(`${pipeline.url}/alerts?since=${quietStartS}`)
     ).alerts;
     for (const alert of falseAlarms) console.log(`false alarm: ${alert.summary}`);
-    const latencyTarget = args['latency-target']!;
-    const proxies = info.edges
-      .filter((edge) => edge.callee === latencyTarget && edge.toxiproxyProxy)
-      .map((edge) => edge.toxiproxyProxy!);
-    const toxicName = `bench-latency-${process.pid}`;
-    const latency = await runFault(
-      `latency 300ms into ${latencyTarget}`,
-      pipeline.url,
-      async () => {
-        for (const proxy of proxies)
-          await getJson(`${toxiproxy.url}/proxies/${proxy}/toxics`, {
-            name: toxicName,
-            type: 'latency',
-            stream: 'downstream',
-            attributes: { latency: 300, jitter: 0 },
-          });
-      },
-      async () => {
-        for (const proxy of proxies)
-          await fetch(`${toxiproxy.url}/proxies/${proxy}/toxics/${toxicName}`, {
-            method: 'DELETE',
-          });
-      },
-    );
-    const killTarget = args['kill-target']!;
-    const policyUrl = `${info.supervisorUrl}/services/${killTarget}/policy`;
-    const kill = await runFault(
-      `SIGKILL ${killTarget}, restarted after ${RESTART_AFTER_MS} ms`,
-      pipeline.url,
-      async () => {
-        await fetch(policyUrl, {
-          method: 'PUT',
-          body: JSON.stringify({ restartDelayMs: RESTART_AFTER_MS }),
-        });
-        const services = await getJson<{ name: string; pid: number | null }[]>(
-          `${info.supervisorUrl}/services`,
-        );
-        const pid = services.find((service) => service.name === killTarget)?.pid;
-        if (pid) process.kill(pid, 'SIGKILL');
-      },
-      async () => {
-        await fetch(policyUrl, { method: 'DELETE' });
-      },
-    );
+    const latency = await latencyFault(info, toxiproxy.url, pipeline.url, args['latency-target']!);
+    const kill = await killFault(info, pipeline.url, args['kill-target']!);
     clearInterval(sampler);
     const usageEnd = processUsage(pipeline.pid);
     const cpuPercent =
