@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { createLogger } from '../../../log.ts';
 import { CGROUP_V1_ROOT, cgroupPids, makeCgroup, moveToCgroup, removeCgroup } from '../cgroup.ts';
-import { isSameProcess, readCgroupPath, refOf, requireProcess, waitFor } from '../proc.ts';
+import { isSameProcess, readCgroupPath, requireProcess, waitFor } from '../proc.ts';
 import type { ProcessMechanism } from '../mechanism.ts';
 import { DRIVER_NAME, processError } from '../mechanism.ts';
 import { findExecutable, requireCgroupV1, requireRoot, requireTool } from '../requirements.ts';
@@ -111,14 +111,12 @@ export const cpuMechanism: ProcessMechanism<'cpu_saturation', Data> = {
   },
   rollback: async (data) => {
     if (isSameProcess(data)) moveToCgroup(data.originalCgroup, data.pid);
+    // Every other task in the fault's own cgroup is stress-ng, so none of them is a reused pid.
     for (const pid of otherTasks(data)) {
-      const ref = refOf(pid);
-      if (ref) {
-        try {
-          process.kill(ref.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
       }
     }
     await removeCgroup(data.cgroup);
