@@ -5,6 +5,7 @@ import { createLogger } from '../log.ts';
 import { createPipelineClient, type PipelineClient } from '../pipeline/client.ts';
 import type { Alert } from '../pipeline/types.ts';
 import { RECORD_SCHEMA_VERSION, type BaselineWindowRecord } from '../record.ts';
+import { defaultProgress } from './context.ts';
 import { campaignFromGlobalSetup } from './describe.ts';
 
 const log = createLogger('experiment');
@@ -26,6 +27,7 @@ async function watchWindow(
   durationMs: number,
   options: BaselineWindowOptions,
 ): Promise<BaselineWindowRecord> {
+  const progress = options.onProgress ?? defaultProgress('baseline window');
   const offset = await pipeline.estimateClockOffset({ samples: 3 });
   const offsetMs = offset?.offsetMs ?? 0;
   const startedAtMs = Date.now();
@@ -40,8 +42,8 @@ async function watchWindow(
           alerts.set(alert.id, { ...alert, firedAtMs: alert.firedAtMs - offsetMs });
       }
     } else errors.push(result.error);
-    options.onProgress?.(
-      `baseline window: ${alerts.size} alert(s), ${Math.round((endMs - Date.now()) / 1_000)}s left`,
+    progress(
+      `watching: ${alerts.size} alert(s), ${Math.round((endMs - Date.now()) / 1_000)}s left`,
     );
     await new Promise((resolve) =>
       setTimeout(

@@ -7,6 +7,7 @@ import { createPipelineClient, type PipelineClient } from '../pipeline/client.ts
 import type { StackInfo } from '../stack-info.ts';
 import { loadBaseline, type Baseline } from '../steady/baseline.ts';
 import { createProbeLogReader, type ProbeReader } from '../steady/probe-log.ts';
+import { createProgressReporter } from '../steady/progress.ts';
 import { createMetricsSampler, type MetricsSampler } from '../steady/sampler.ts';
 import type { SteadyFunctions } from './steady-adapter.ts';
 
@@ -71,6 +72,7 @@ export function resolveContext(
   options: ExperimentOptions,
   campaign: CampaignContext | undefined,
   durations: { blastMs: number; detectionMs: number },
+  label = 'experiment',
 ): ResolvedContext {
   const stack = options.stack ?? campaign?.stack;
   if (!stack)
@@ -110,7 +112,13 @@ export function resolveContext(
       options.detectionWindowMs ??
       Math.max(faultDurationMs, scaleFaultDurationMs(profile, durations.detectionMs)),
     pollIntervalMs: options.pollIntervalMs ?? 1_000,
-    progress: options.onProgress ?? (() => undefined),
+    progress: options.onProgress ?? defaultProgress(label),
     campaign,
   };
+}
+
+/** Writes rate-limited progress lines to standard error, each prefixed with the experiment. */
+export function defaultProgress(label: string): (text: string) => void {
+  const report = createProgressReporter(process.stderr);
+  return (text) => report(`[${label}] ${text}`);
 }

@@ -94,10 +94,15 @@ export function describeExperiment(
       async ({}, suite) => {
         let context;
         try {
-          context = resolveContext(options, campaign, {
-            blastMs: parsed.blastRadius.durationMs,
-            detectionMs: parsed.measurement.detectionTimeoutMs,
-          });
+          context = resolveContext(
+            options,
+            campaign,
+            {
+              blastMs: parsed.blastRadius.durationMs,
+              detectionMs: parsed.measurement.detectionTimeoutMs,
+            },
+            `${parsed.id} ${parsed.name}`,
+          );
         } catch (error) {
           // The reporter still gets a record, so the experiment shows up as a harness error.
           const record = createExperimentRecord(parsed, campaign?.stack.version);
