@@ -116,6 +116,9 @@ async function startTargetStack(
   if (config.target === 'docker') {
     const { startDockerStack } = await import('./docker-stack.ts');
     const stack = await startDockerStack(runDir);
+    track(stack.toxiproxyPid);
+    watchdogState.compose = stack.compose;
+    watchdog.update(watchdogState);
     stoppers.push(() => stack.stop());
     return stack.info;
   }

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,6 +53,17 @@ async function releaseStackHost(stateDir: string): Promise<void> {
   await releaseHost(config);
 }
 
+function composeDown(compose: NonNullable<WatchdogState['compose']>): Promise<void> {
+  return new Promise((resolve) => {
+    execFile(
+      'docker-compose',
+      ['-p', compose.project, '-f', compose.file, 'down', '--volumes', '--timeout', '2'],
+      { env: { ...process.env, CHAOS_STACK_DIR: compose.stateDir }, timeout: 120_000 },
+      () => resolve(),
+    );
+  });
+}
+
 /** Cleans up in the order that keeps rollback possible: faults first, then processes, then host. */
 async function cleanUp(state: WatchdogState): Promise<void> {
   await recoverJournal({
@@ -60,6 +72,7 @@ async function cleanUp(state: WatchdogState): Promise<void> {
     driverModules: state.driverModules,
   }).catch(() => undefined);
   await stopProcesses(state.pids);
+  if (state.compose) await composeDown(state.compose);
   if (state.stackStateDir) await releaseStackHost(state.stackStateDir).catch(() => undefined);
 }
 

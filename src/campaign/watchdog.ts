@@ -16,6 +16,8 @@ export const watchdogStateSchema = z.object({
   pids: z.array(z.number().int()),
   /** State folder of the embedded stack, whose cgroups and mounts are released last. */
   stackStateDir: z.string().optional(),
+  /** Docker Compose project of the embedded stack under Docker, removed with `down`. */
+  compose: z.object({ project: z.string(), file: z.string(), stateDir: z.string() }).optional(),
 });
 export type WatchdogState = z.infer<typeof watchdogStateSchema>;
 

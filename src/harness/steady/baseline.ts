@@ -78,11 +78,18 @@ export function summarise(
   return { service, metric, mean, p99: nearestRankP99(finite), samples: finite.length };
 }
 
-async function waitWithProgress(endMs: number, what: string, onProgress?: (text: string) => void) {
+async function waitWithProgress(
+  endMs: number,
+  what: string,
+  onProgress?: (text: string) => void,
+  captureEndMs = endMs,
+) {
   for (;;) {
     const leftMs = endMs - Date.now();
     if (leftMs <= 0) return;
-    onProgress?.(`capturing baseline: ${what}, ${formatDuration(leftMs)} left`);
+    onProgress?.(
+      `capturing baseline: ${what}, ${formatDuration(Math.max(leftMs, captureEndMs - Date.now()))} left`,
+    );
     await sleep(Math.min(leftMs, 1_000));
   }
 }
@@ -124,6 +131,7 @@ async function captureByScrape(
       startedAtMs + tick * intervalMs,
       `scraping ${stack.services.length} services`,
       options.onProgress,
+      startedAtMs + durationMs,
     );
     for (const sample of await sampler.sampleServices()) {
       collectSample(values, sample);
