@@ -100,3 +100,26 @@ describe('analyseRootCause', () => {
     expect(answer.evidence).toEqual([expect.objectContaining({ kind: 'none' })]);
   });
 });
+
+describe('rejections', () => {
+  const withAuth = new Topology({
+    frontend: ['api-gateway', 'auth-svc'],
+    'api-gateway': ['payment-svc'],
+  });
+  const alerts = [
+    makeAlert({ service: 'auth-svc', signal: 'clock_skew_seconds', onsetS: 10 }),
+    makeAlert({ service: 'api-gateway', signal: 'http_4xx_ratio', onsetS: 13 }),
+    makeAlert({ service: 'frontend', signal: 'http_4xx_ratio', onsetS: 14 }),
+  ];
+
+  it('cluster with the caller that sent them', () => {
+    const clusters = correlate(alerts, withAuth, { nowMs: EPOCH_MS + 60_000 });
+    expect(clusters).toHaveLength(1);
+    expect(clusters[0]!.services).toEqual(['api-gateway', 'auth-svc', 'frontend']);
+  });
+
+  it('point away from the rejecting service', () => {
+    const answer = analyseRootCause(alerts, withAuth);
+    expect(answer.root_service).toBe('auth-svc');
+  });
+});
