@@ -209,3 +209,10 @@ export async function windows(
     services.map((service, index) => [service, { before: before[index]!, after: after[index]! }]),
   );
 }
+
+/** Percentile of a sample by nearest rank, `p` in 0..100. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}

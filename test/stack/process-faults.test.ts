@@ -14,8 +14,8 @@ import {
   mountsMatching,
   pidsMatching,
   probe,
+  percentile,
   probeOnce,
-  quantileBetween,
   scrape,
   sleep,
   successRate,
@@ -88,7 +88,13 @@ describe('embedded stack under process faults', () => {
 
   it('gateway CPU saturation slows only the gateway', async () => {
     const names = ['api-gateway', 'inventory-svc'];
-    const base = await windows(stack.info, names, 5_000);
+    const neighbourUrl = `${stack.info.services.find((service) => service.name === 'inventory-svc')!.url}/items`;
+    // The neighbour's p99 comes from 100 direct calls per window, finer than histogram buckets.
+    const sampleNeighbour = () => probe(neighbourUrl, 100, 50);
+    const [base, baseNeighbour] = await Promise.all([
+      windows(stack.info, names, 5_000),
+      sampleNeighbour(),
+    ]);
     const plan = await inject({
       type: 'cpu_saturation',
       target: 'api-gateway',
@@ -96,7 +102,10 @@ describe('embedded stack under process faults', () => {
       workers: 2,
       cpu_limit: 0.2,
     });
-    const hot = await windows(stack.info, names, 6_000);
+    const [hot, hotNeighbour] = await Promise.all([
+      windows(stack.info, names, 6_000),
+      sampleNeighbour(),
+    ]);
     const throttled = /nr_throttled (\d+)/.exec(
       readFileSync(`${String(plan.data.cgroup)}/cpu.stat`, 'utf8'),
     );
@@ -108,8 +117,11 @@ describe('embedded stack under process faults', () => {
 
     const mean = (w: typeof base, service: string) =>
       meanBetween(w[service]!.before, w[service]!.after, LATENCY) * 1e3;
-    const p99 = (w: typeof base, service: string) =>
-      quantileBetween(w[service]!.before, w[service]!.after, LATENCY, 0.99);
+    const p99 = (results: typeof baseNeighbour) =>
+      percentile(
+        results.map((result) => result.durationMs),
+        99,
+      );
     const measured = {
       throttledPeriods: Number(throttled?.[1]),
       gatewayBaseMs: mean(base, 'api-gateway'),
@@ -117,8 +129,8 @@ describe('embedded stack under process faults', () => {
       gatewayAfterMs: mean(after, 'api-gateway'),
       neighbourBaseMs: mean(base, 'inventory-svc'),
       neighbourHotMs: mean(hot, 'inventory-svc'),
-      neighbourBaseP99: p99(base, 'inventory-svc'),
-      neighbourHotP99: p99(hot, 'inventory-svc'),
+      neighbourBaseP99Ms: p99(baseNeighbour),
+      neighbourHotP99Ms: p99(hotNeighbour),
     };
     console.log(measured);
     expect(measured.throttledPeriods).toBeGreaterThan(0);
@@ -126,11 +138,11 @@ describe('embedded stack under process faults', () => {
     const neighbourRiseMs = measured.neighbourHotMs - measured.neighbourBaseMs;
     expect(gatewayRiseMs).toBeGreaterThan(15);
     expect(gatewayRiseMs).toBeGreaterThan(3 * Math.max(0, neighbourRiseMs));
-    expect(measured.neighbourHotP99).toBeLessThanOrEqual(
-      Math.max(measured.neighbourBaseP99 * 2, 0.05),
-    );
-    // Other tests share this machine's two cores, so after rollback the gateway is only
-    // required to be faster than under the quota, not back at its baseline.
+    // Other test files run stacks on the same two cores, so "flat" allows twice the baseline.
+    expect(measured.neighbourHotP99Ms).toBeLessThanOrEqual(measured.neighbourBaseP99Ms * 2 + 20);
+    expect(successRate(hotNeighbour)).toBe(1);
+    // After rollback the gateway is only required to be faster than under the quota, not back at
+    // its baseline, for the same reason.
     expect(measured.gatewayAfterMs).toBeLessThan(measured.gatewayHotMs);
   });
 

@@ -117,7 +117,7 @@ export const fdMechanism: ProcessMechanism<'fd_exhaustion', Data> = {
     const { soft } = readFileLimits(data.pid);
     const open = countOpenFiles(data.pid);
     return {
-      manifested: soft < data.softLimit && soft <= loweredLimit(data),
+      manifested: soft < data.softLimit,
       detail: `process ${data.pid} of ${data.service} has ${open} open files, soft limit ${soft} (was ${data.softLimit})`,
     };
   },
