@@ -86,6 +86,10 @@ interface ActiveFaultState {
   campaignPids: number[];
 }
 
+function listRunDirs(): string[] {
+  return existsSync(RUNS_DIR) ? readdirSync(RUNS_DIR).map((run) => join(RUNS_DIR, run)) : [];
+}
+
 function startCampaign(name: string): { child: ChildProcess; journalDir: string } {
   const journalDir = join(workDir, name, 'journal');
   const child = spawn(
@@ -112,6 +116,7 @@ function startCampaign(name: string): { child: ChildProcess; journalDir: string 
 async function waitForActiveFault(
   child: ChildProcess,
   journalDir: string,
+  runDirsBefore: string[],
 ): Promise<ActiveFaultState> {
   const deadline = Date.now() + FAULT_WAIT_MS;
   while (Date.now() < deadline) {
@@ -134,7 +139,8 @@ async function waitForActiveFault(
           journalDir,
           cgroup,
           campaignPids: processTree(child.pid!).slice(1),
-          runDirs: readdirSync(RUNS_DIR).map((run) => join(RUNS_DIR, run)),
+          // Other campaigns may run at the same time; only this one's folder is checked.
+          runDirs: listRunDirs().filter((dir) => !runDirsBefore.includes(dir)),
         };
       }
     }
@@ -183,9 +189,11 @@ describe('campaign interrupted with a fault active', () => {
     it(
       `cleans up after ${name}`,
       async () => {
+        const runDirsBefore = listRunDirs();
         const { child, journalDir } = startCampaign(name.replace(/\W/g, ''));
         try {
-          const state = await waitForActiveFault(child, journalDir);
+          const state = await waitForActiveFault(child, journalDir, runDirsBefore);
+          expect(state.runDirs).toHaveLength(1);
           expect(state.campaignPids.length).toBeGreaterThan(10);
           stop(child);
           expect(await leftoversAfter(state)).toEqual([]);
