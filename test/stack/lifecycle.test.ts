@@ -96,8 +96,26 @@ describe('startStack', () => {
       );
       expect(memoryCgroupRoot).toBeDefined();
       expect(existsSync(memoryCgroupRoot!)).toBe(false);
+      expect(existsSync(stateDir)).toBe(true);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
+  });
+
+  it('removes its temp folder when killed', async () => {
+    await using toxiproxy = await startToxiproxyServer();
+    const { child, lines } = await startTs(
+      ['test/stack/start-stack-child.ts', toxiproxy.url],
+      /^READY/,
+    );
+    const stateDir = lines.find((line) => line.startsWith('READY'))!.slice('READY '.length);
+    expect(existsSync(stateDir)).toBe(true);
+    child.kill('SIGKILL');
+    await eventually(
+      () => existsSync(stateDir),
+      (exists) => !exists,
+      10_000,
+    );
+    expect(pidsMatching(stateDir)).toEqual([]);
   });
 });
