@@ -2,6 +2,20 @@ import { defineConfig } from 'vitest/config';
 import { ChaosSequencer } from './src/harness/sequencer.ts';
 import { ScoreboardReporter } from './src/reporters/index.ts';
 
+/**
+ * Tests that change or inspect state shared by the whole machine (iptables, cgroups, mounts, the
+ * Docker engine, whole stacks and campaigns, CPU-sensitive measurements). They run one file at a
+ * time after the other tests, so that one file's fault is never another file's leftover.
+ */
+const HOST_TESTS = [
+  'test/network/iptables-driver.test.ts',
+  'test/network/embedded-stack.test.ts',
+  'test/docker/**/*.test.ts',
+  'test/stack/**/*.test.ts',
+  'test/process/**/*.test.ts',
+  'test/campaign/**/*.test.ts',
+];
+
 export default defineConfig({
   test: {
     reporters: ['default', new ScoreboardReporter({ projects: ['chaos'] })],
@@ -12,8 +26,20 @@ export default defineConfig({
         test: {
           name: 'test',
           include: ['test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...HOST_TESTS],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'test-host',
+          include: HOST_TESTS,
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -26,6 +52,7 @@ export default defineConfig({
           retry: 0,
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

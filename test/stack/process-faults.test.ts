@@ -110,7 +110,7 @@ describe('embedded stack under process faults', () => {
       readFileSync(`${String(plan.data.cgroup)}/cpu.stat`, 'utf8'),
     );
     await rollback(plan);
-    expect(cgroupsMatching('cpu', 'vitest-chaos-cpu')).toEqual([]);
+    expect(cgroupsMatching('cpu', `vitest-chaos-cpu-${context.experimentKey}`)).toEqual([]);
     expect(pidsMatching('stress-ng')).toEqual([]);
     await sleep(1_000);
     const after = await windows(stack.info, names, 4_000);
@@ -366,7 +366,7 @@ describe('embedded stack under process faults', () => {
 
   it('leaves nothing behind after rollback', async () => {
     const stateDir = stack.info.stateDir!;
-    expect(cgroupsMatching('cpu', 'vitest-chaos-cpu')).toEqual([]);
+    expect(cgroupsMatching('cpu', `vitest-chaos-cpu-${context.experimentKey}`)).toEqual([]);
     expect(pidsMatching(context.experimentKey)).toEqual([]);
     for (const service of stack.info.services) {
       const leftovers = readdirSync(service.dataDir!).filter((file) =>
