@@ -4,6 +4,7 @@ import { loadConfig } from '../harness/config.ts';
 import { recoverJournal } from '../harness/journal/recovery.ts';
 import { createLogger } from '../harness/log.ts';
 import { createProgressReporter } from '../harness/steady/progress.ts';
+import { readReporterSettings } from '../reporters/config.ts';
 import { startCampaign } from './start.ts';
 
 const log = createLogger('campaign');
@@ -15,6 +16,9 @@ const log = createLogger('campaign');
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = loadConfig();
+  // The reporter reads its settings (gate bounds, results folder) when the first record arrives;
+  // read them now too, so an invalid value stops the run before any fault is injected.
+  readReporterSettings(process.env, project.vitest.config.root);
   const progress = createProgressReporter(process.stderr);
   const recovered = await recoverJournal({
     dir: config.journalDir,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { isChaosError, RequirementError } from '../errors.ts';
 import { injectFault, type ActiveFault } from '../faults/lifecycle.ts';
@@ -7,6 +8,7 @@ import type { ExperimentRecord } from '../record.ts';
 import { analyseWindow, recordDetection } from './analysis.ts';
 import type { ExperimentOptions, ResolvedContext } from './context.ts';
 import { runDetectionWindow } from './detection.ts';
+import { preflightProblems } from './preflight.ts';
 import { createExperimentRecord, matchesHypothesis } from './record-builder.ts';
 import type { Experiment } from './schema.ts';
 import { loadSteadyFunctions, type SteadyFunctions } from './steady-adapter.ts';
@@ -14,9 +16,16 @@ import { loadSteadyFunctions, type SteadyFunctions } from './steady-adapter.ts';
 const log = createLogger('experiment');
 
 /** Thrown inside a run to end it early with a final status; not an error of the harness. */
+/** An abort controller whose signal many pending requests may listen to at once. */
+function newController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 class EndRun extends Error {
   constructor(
-    readonly status: 'invalid' | 'aborted',
+    readonly status: 'invalid' | 'aborted' | 'error',
     readonly reason: string,
   ) {
     super(reason);
@@ -33,7 +42,7 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 export class ExperimentRun {
   readonly record: ExperimentRecord;
   readonly experimentKey: string;
-  #controller = new AbortController();
+  #controller = newController();
   #active: ActiveFault | undefined;
   #started: Promise<void> | undefined;
   #logMark = logMark();
@@ -64,6 +73,7 @@ export class ExperimentRun {
       for (const module of this.context.campaign?.driverModules ?? [])
         await loadDriverModule(module);
       this.#steady = { ...(await this.#loadSteady()), ...this.options.steady };
+      this.#preflight();
       await this.#steadyStateGate();
       const offset = await this.context.pipeline.estimateClockOffset({ samples: 3 });
       this.record.clockOffsetMs = offset?.offsetMs;
@@ -97,6 +107,13 @@ export class ExperimentRun {
         : errorText(error);
     }
     log('experiment %s ended %s: %s', this.experiment.id, this.record.status, this.record.reason);
+  }
+
+  /** Rejects a target or condition that does not fit the stack, before anything is injected. */
+  #preflight(): void {
+    const problems = preflightProblems(this.experiment, this.context.stack);
+    if (problems.length > 0)
+      throw new EndRun('error', `invalid experiment: ${problems.join('; ')}`);
   }
 
   #checkCancelled(): void {
