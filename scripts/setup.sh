@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system tools the fault drivers and tests use, on Debian or Ubuntu, as root:
-# iptables (packet loss), stress-ng (CPU saturation), libfaketime (clock skew), Prometheus
-# (baseline capture from a Prometheus server), Docker (the Docker driver) and Toxiproxy (network
-# faults). Safe to run again: it skips what is already installed.
+# iptables and nftables (packet loss), stress-ng (CPU saturation), libfaketime (clock skew),
+# Prometheus (baseline capture from a Prometheus server), Docker and Compose (the Docker driver)
+# and Toxiproxy (network faults). Safe to run again: it skips what is already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iptables nftables iproute2 stress-ng faketime libfaketime prometheus docker.io)
+packages=(iptables nftables iproute2 util-linux stress-ng faketime libfaketime prometheus docker.io docker-compose)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
