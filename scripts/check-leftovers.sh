@@ -4,12 +4,17 @@
 # name carries the vitest-chaos prefix. It only reads; `npx vitest-chaos cleanup` repairs faults.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-problems=0
+
+# Processes may take a moment to exit after the run that stopped them, so the check is repeated
+# for up to this many seconds before anything counts as left behind.
+grace_seconds=${CHECK_LEFTOVERS_GRACE_S:-15}
 
 report() {
-  echo "leftover: $1"
-  problems=$((problems + 1))
+  findings+=("leftover: $1")
 }
+
+check() {
+findings=()
 
 if [ -d .chaos/journal ] && [ -n "$(ls -A .chaos/journal 2>/dev/null)" ]; then
   report "journal entries in .chaos/journal: $(ls .chaos/journal | tr '\n' ' ')"
@@ -37,9 +42,18 @@ done
 
 mounts=$(grep -i chaos /proc/mounts || true)
 [ -z "$mounts" ] || report "mounts: $mounts"
+}
 
-if [ "$problems" -gt 0 ]; then
-  echo "check-leftovers: $problems leftover(s); run 'npx vitest-chaos cleanup' and stop the processes above"
+for ((second = 0; ; second++)); do
+  check
+  [ "${#findings[@]}" -eq 0 ] && break
+  [ "$second" -ge "$grace_seconds" ] && break
+  sleep 1
+done
+
+if [ "${#findings[@]}" -gt 0 ]; then
+  printf '%s\n' "${findings[@]}"
+  echo "check-leftovers: ${#findings[@]} leftover(s) after ${grace_seconds}s; run 'npx vitest-chaos cleanup' and stop the processes above"
   exit 1
 fi
 echo "check-leftovers: nothing left behind"

@@ -61,7 +61,7 @@ export async function startCampaign(
   };
   const watchdog = startWatchdog(join(runDir, 'watchdog.json'), watchdogState);
   const stoppers: Stopper[] = [async () => rmSync(runDir, { recursive: true, force: true })];
-  stoppers.push(async () => watchdog.disarm());
+  stoppers.push(() => watchdog.disarm());
   const track = (pid: number): void => {
     watchdogState.pids.push(pid);
     watchdog.update(watchdogState);

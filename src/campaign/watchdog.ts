@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -25,8 +26,11 @@ export type WatchdogState = z.infer<typeof watchdogStateSchema>;
 export interface Watchdog {
   /** Rewrites the state the watchdog acts on. */
   update(state: WatchdogState): void;
-  /** Tells the watchdog the campaign cleaned up by itself, so it exits without acting. */
-  disarm(): void;
+  /**
+   * Tells the watchdog the campaign cleaned up by itself, so it exits without acting, and waits
+   * up to `timeoutMs` (default 5000) for it to exit.
+   */
+  disarm(timeoutMs?: number): Promise<void>;
 }
 
 /** Starts the watchdog in its own session, so a Ctrl-C sent to the terminal's group misses it. */
@@ -43,5 +47,12 @@ export function startWatchdog(stateFile: string, state: WatchdogState): Watchdog
     env: process.env,
   });
   child.unref();
-  return { update, disarm: () => rmSync(stateFile, { force: true }) };
+  const disarm = async (timeoutMs = 5_000): Promise<void> => {
+    rmSync(stateFile, { force: true });
+    const deadline = Date.now() + timeoutMs;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
+      await sleep(50);
+    }
+  };
+  return { update, disarm };
 }
