@@ -107,6 +107,25 @@ describe('scoreRun', () => {
     expect(score.precision).toMatchObject({ value: 0.5 });
   });
 
+  it('does not count a window with pipeline errors as quiet', () => {
+    const failing = {
+      ...baselineWindow(),
+      pipelineErrors: [{ stage: 'alerts' as const, message: 'HTTP 500', excerpt: 'boom', atMs: 0 }],
+    };
+    const score = scoreRun([detected('1', 'a', 1000)], [failing]);
+    expect(score.matrix.trueNegatives).toBe(0);
+    expect(score.falseAlarms).toBe(0);
+    expect(score.notScored).toEqual([
+      {
+        id: 'baseline window',
+        name: 'baseline window',
+        status: 'unreliable',
+        reason:
+          'no alert seen, but 1 pipeline error(s) while watching, so false alarms may be missing (first: alerts: HTTP 500)',
+      },
+    ]);
+  });
+
   it('orders ids numerically', () => {
     const score = scoreRun([experiment('10', 'a'), experiment('2', 'a'), experiment('1', 'a')], []);
     expect(score.outcomes.map((o) => o.id)).toEqual(['1', '2', '10']);

@@ -67,7 +67,7 @@ export function scoreRun(
     rcaCorrect,
     rcaAccuracy: ratio(rcaCorrect, detected.length, 'no detected experiments'),
     outcomes,
-    notScored: notScoredOf(records),
+    notScored: [...notScoredOf(records), ...unreliableWindowsOf(windows)],
     gaps: gapsOf(records, outcomes),
     rcaBaselines: scoreRcaBaselines(records),
   };
@@ -90,7 +90,8 @@ function confusionMatrixOf(
     truePositives: detectedCount,
     falseNegatives: scored.length - detectedCount,
     falsePositives: windows.filter((w) => w.alerts.length > 0).length,
-    trueNegatives: windows.filter((w) => w.alerts.length === 0).length,
+    trueNegatives: windows.filter((w) => w.alerts.length === 0 && w.pipelineErrors.length === 0)
+      .length,
   };
 }
 
@@ -123,6 +124,21 @@ function notScoredOf(records: readonly ExperimentRecord[]): RunScore['notScored'
       name: r.name,
       status: r.status,
       reason: r.reason ?? 'no reason recorded',
+    }));
+}
+
+/**
+ * Lists quiet baseline windows in which the pipeline failed to answer: a poll that failed may
+ * have hidden a false alarm, so such a window is not counted as a true negative.
+ */
+function unreliableWindowsOf(windows: readonly BaselineWindowRecord[]): RunScore['notScored'] {
+  return windows
+    .filter((w) => w.alerts.length === 0 && w.pipelineErrors.length > 0)
+    .map((w) => ({
+      id: 'baseline window',
+      name: 'baseline window',
+      status: 'unreliable',
+      reason: `no alert seen, but ${w.pipelineErrors.length} pipeline error(s) while watching, so false alarms may be missing (first: ${w.pipelineErrors[0]!.stage}: ${w.pipelineErrors[0]!.message})`,
     }));
 }
 
