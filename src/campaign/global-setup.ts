@@ -16,8 +16,8 @@ const log = createLogger('campaign');
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = loadConfig();
-  // The reporter reads its settings (gate bounds, results folder) when the first record arrives;
-  // read them now too, so an invalid value stops the run before any fault is injected.
+  // The reporter reads its settings (gate bounds, results folder) when the first record
+  // arrives. Reading them here too stops the run on an invalid value before any injection.
   readReporterSettings(process.env, project.vitest.config.root);
   const progress = createProgressReporter(process.stderr);
   const recovered = await recoverJournal({

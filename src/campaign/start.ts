@@ -40,7 +40,7 @@ async function runStoppers(stoppers: Stopper[]): Promise<void> {
 /**
  * Starts a campaign: Toxiproxy and the embedded stack (unless the config names a stack file),
  * the reference pipeline (unless `pipelineUrl` names another), the synthetic probe, and a
- * watchdog that cleans up if this process dies; then waits for steady state and captures the
+ * watchdog that cleans up if this process dies. Then waits for steady state and captures the
  * baseline.
  */
 export async function startCampaign(

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
- * What the watchdog cleans up when the campaign's process ends without its teardown: Vitest
+ * State the watchdog cleans up when the campaign's process ends without its teardown. Vitest
  * exits on Ctrl-C and SIGTERM without running globalSetup teardown, and `kill -9` runs nothing.
  */
 export const watchdogStateSchema = z.object({
