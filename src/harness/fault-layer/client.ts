@@ -1,3 +1,4 @@
+import { sendJsonRequest } from '../drivers/http-request.ts';
 import { NetworkFaultError } from '../drivers/toxiproxy/errors.ts';
 import type { DnsRule, HttpRuleInput } from './schema.ts';
 
@@ -99,27 +100,12 @@ export class FaultLayerClient {
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.adminUrl}${path}`;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = this.signal ? AbortSignal.any([timeout, this.signal]) : timeout;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        signal,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new FaultLayerRequestError({ method, url }, error);
-    }
-    const text = await response.text();
-    if (!response.ok)
-      throw new FaultLayerRequestError({
-        method,
-        url,
-        status: response.status,
-        responseBody: text,
-      });
+    const response = await sendJsonRequest(
+      { method, url, body },
+      { timeoutMs: this.timeoutMs, signal: this.signal },
+      (exchange, cause) => new FaultLayerRequestError(exchange, cause),
+    );
+    const text = response.text;
     try {
       return JSON.parse(text) as T;
     } catch (error) {

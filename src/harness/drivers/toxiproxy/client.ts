@@ -1,6 +1,7 @@
 import { Toxic, Toxiproxy, type Proxy } from 'toxiproxy-node-client';
 import { HttpClient } from 'toxiproxy-node-client/dist/HttpClient.js';
 import { z } from 'zod';
+import { sendJsonRequest } from '../http-request.ts';
 import { NetworkFaultError } from './errors.ts';
 
 /** Timeout of one request to the Toxiproxy API, in milliseconds. */
@@ -88,25 +89,12 @@ class TimedHttpClient extends HttpClient {
     }
   }
 
-  private async fetchText(method: string, url: string, body?: unknown) {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = this.signal ? AbortSignal.any([timeout, this.signal]) : timeout;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        signal,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new ToxiproxyRequestError({ method, url }, error);
-    }
-    const text = await response.text();
-    if (!response.ok) {
-      throw new ToxiproxyRequestError({ method, url, status: response.status, responseBody: text });
-    }
-    return { status: response.status, text };
+  private fetchText(method: string, url: string, body?: unknown) {
+    return sendJsonRequest(
+      { method, url, body },
+      { timeoutMs: this.timeoutMs, signal: this.signal },
+      (exchange, cause) => new ToxiproxyRequestError(exchange, cause),
+    );
   }
 }
 
