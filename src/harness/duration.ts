@@ -35,7 +35,7 @@ export function formatDuration(ms: number): string {
   return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
-/** A zod schema for a non-negative duration; the parsed value is milliseconds. */
+/** Zod schema of a non-negative duration, parsed to milliseconds. */
 export const durationMs = z.unknown().transform((value, ctx) => {
   const ms = parseDurationMs(value);
   if (ms === undefined) {
@@ -49,7 +49,7 @@ export const durationMs = z.unknown().transform((value, ctx) => {
   return ms;
 });
 
-/** A zod schema for a signed duration such as `+60s` or `-5m`; the parsed value is milliseconds. */
+/** Zod schema of a signed duration such as `+60s` or `-5m`, parsed to milliseconds. */
 export const signedDurationMs = z.unknown().transform((value, ctx) => {
   const ms = parseDurationMs(value, { signed: true });
   if (ms === undefined) {
@@ -63,7 +63,7 @@ export const signedDurationMs = z.unknown().transform((value, ctx) => {
   return ms;
 });
 
-/** A zod schema for a share given as `20%` or a fraction `0.2`; the parsed value is a fraction. */
+/** Zod schema of a share given as `20%` or a fraction `0.2`, parsed to a fraction. */
 export const fraction = z.unknown().transform((value, ctx) => {
   let parsed: number | undefined;
   if (typeof value === 'number') parsed = value;

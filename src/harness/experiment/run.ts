@@ -16,7 +16,7 @@ import { loadSteadyFunctions, type SteadyFunctions } from './steady-adapter.ts';
 const log = createLogger('experiment');
 
 /** Thrown inside a run to end it early with a final status; not an error of the harness. */
-/** An abort controller whose signal many pending requests may listen to at once. */
+/** Creates an abort controller whose signal many pending requests may listen to at once. */
 function newController(): AbortController {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);

@@ -6,7 +6,7 @@ export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
- * What a driver will do to inject one fault, and everything needed to undo it after a crash.
+ * The steps a driver takes to inject one fault, with everything needed to undo it after a crash.
  * It is written to the journal before the fault is applied, so it must be self-contained: the
  * Toxiproxy URL and toxic names, the pid and its start time, the cgroup path, the chain name.
  */
@@ -22,9 +22,9 @@ export interface FaultPlan {
 
 /** A tool or privilege a fault needs, and how to get it. */
 export interface MissingRequirement {
-  /** What is missing, for example `root`, `stress-ng` or `toxiproxy-server`. */
+  /** The missing tool or privilege, for example `root`, `stress-ng` or `toxiproxy-server`. */
   what: string;
-  /** Why the fault needs it. */
+  /** The reason the fault needs it. */
   reason: string;
   /** The command that installs it or the way to get it, for example `apt-get install -y stress-ng`. */
   fix: string;
@@ -33,11 +33,11 @@ export interface MissingRequirement {
 /** The result of checking that an applied fault took effect. */
 export interface Manifestation {
   manifested: boolean;
-  /** What was checked and what was measured, for the results. */
+  /** The check and its measured values, for the results. */
   detail: string;
 }
 
-/** What every driver call receives. */
+/** The context every driver call receives. */
 export interface DriverContext {
   stack: StackInfo;
   /** Unique per experiment; drivers put it into toxic names, chain names and cgroup names. */

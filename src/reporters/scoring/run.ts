@@ -128,8 +128,8 @@ function notScoredOf(records: readonly ExperimentRecord[]): RunScore['notScored'
 }
 
 /**
- * Lists quiet baseline windows in which the pipeline failed to answer: a poll that failed may
- * have hidden a false alarm, so such a window is not counted as a true negative.
+ * Lists quiet baseline windows with failed pipeline polls. A failed poll may have hidden a false
+ * alarm, so such a window is not counted as a true negative.
  */
 function unreliableWindowsOf(windows: readonly BaselineWindowRecord[]): RunScore['notScored'] {
   return windows
