@@ -44,8 +44,10 @@ export function readCgroupMemory(cgroup: string): { usedBytes: number; limitByte
   return { usedBytes: usage - Number(inactive?.[1] ?? 0), limitBytes };
 }
 
-// Runs inside the target's memory cgroup: allocates and touches 4 MiB chunks until the cgroup
-// uses the target bytes, then keeps them until it is killed or its lifetime ends.
+// Runs inside the target's memory cgroup: allocates and touches 4 MiB chunks, then 1 MiB chunks,
+// until the cgroup uses the target bytes, and keeps them until it is killed or its lifetime ends.
+// It tops up every 250 ms, because the target's own use falls when it collects garbage, and a
+// one-time fill then leaves the cgroup short of the target for the rest of the fault.
 const FILLER = `
 const fs = require('node:fs');
 const [, cgroup, targetBytes, maxLifetimeMs] = process.argv.slice(1);
@@ -59,10 +61,12 @@ const own = () => fs.readFileSync('/proc/self/cgroup', 'utf8').includes(cgroup.s
 const held = [];
 const fill = () => {
   if (!own()) return setTimeout(fill, 10);
-  while (used() + 4194304 <= Number(targetBytes)) held.push(Buffer.alloc(4194304, 1));
+  for (const chunk of [4194304, 1048576]) {
+    while (used() + chunk <= Number(targetBytes)) held.push(Buffer.alloc(chunk, 1));
+  }
+  setTimeout(fill, 250);
 };
 fill();
-setInterval(() => {}, 60000);
 setTimeout(() => process.exit(0), Number(maxLifetimeMs));
 `;
 
@@ -132,7 +136,7 @@ export const memoryMechanism: ProcessMechanism<'memory', Data> = {
   verify: async (data) => {
     const { usedBytes } = readCgroupMemory(data.cgroup);
     const fillers = findProcessesByMarker(data.marker).length;
-    // The filler tops up in 4 MiB chunks, so the cgroup may stay one chunk short of the target.
+    // The filler tops up in whole chunks and every 250 ms, so the cgroup may stay a little short.
     const manifested = fillers > 0 && usedBytes + 8 * 1024 * 1024 >= data.targetBytes;
     return {
       manifested,
