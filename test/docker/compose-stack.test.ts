@@ -59,7 +59,7 @@ describe.skipIf(skipReason !== undefined)('embedded stack under Docker Compose',
     expect(response.status).toBe(200);
   });
 
-  it('kills a service and the restart policy revives it', async () => {
+  it('kills a service and starts it again after restart_after', async () => {
     const info = stack?.info;
     if (!info) throw new Error('the stack did not start');
     const context = { stack: info, experimentKey: `stack-${process.pid}` };

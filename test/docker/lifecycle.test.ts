@@ -34,39 +34,60 @@ describe.skipIf(skipReason !== undefined)('docker driver lifecycle faults', () =
     expect(await bridgeNetworks()).toEqual([]);
   });
 
-  it('kills once and the restart policy restarts', async () => {
+  it('kills once, keeps the container down for restart_after, then restores its policy', async () => {
     const port = await freePort();
     const container = await startTestContainer({ service: 'kill-once', network: 'host', port });
     await waitFor(() => serviceAnswers(port), 5_000, 'the service');
     const before = await inspect(container);
 
     const plan = await dockerDriver.plan(
-      fault({ type: 'availability', target: 'kill-once' }),
+      fault({ type: 'availability', target: 'kill-once', restart_after: '1500ms' }),
       context(),
     );
+    const appliedAtMs = Date.now();
     await dockerDriver.apply(plan, context());
+    const held = await inspect(container);
     const manifestation = await dockerDriver.verify(plan, context());
+    await waitFor(async () => (await inspect(container)).State.Running, 5_000, 'the start');
+    const downForMs = Date.now() - appliedAtMs;
+    const duringFault = await inspect(container);
     await dockerDriver.rollback(plan, context());
 
     const after = await inspect(container);
     expect(manifestation.manifested).toBe(true);
+    expect(held.State.Running).toBe(false);
+    expect(held.HostConfig.RestartPolicy?.Name).toBe('no');
+    // The engine would have restarted it within a few hundred milliseconds.
+    expect(downForMs).toBeGreaterThanOrEqual(1_400);
+    expect(duringFault.HostConfig.RestartPolicy?.Name).toBe('no');
     expect(after.State.Running).toBe(true);
     expect(after.State.Pid).not.toBe(before.State.Pid);
-    expect(after.RestartCount).toBeGreaterThanOrEqual(1);
+    expect(after.HostConfig.RestartPolicy?.Name).toBe('always');
+    expect(await dockerDriver.inspect?.(plan)).toBe('inactive');
     await waitFor(() => serviceAnswers(port), 5_000, 'the service after the restart');
   });
 
-  it('kills every interval until rollback', async () => {
+  it('kills every interval and starts again after restart_after until rollback', async () => {
     const container = await startTestContainer({ service: 'kill-loop' });
     const plan = await dockerDriver.plan(
-      fault({ type: 'availability', target: 'kill-loop', interval: '300ms' }),
+      fault({
+        type: 'availability',
+        target: 'kill-loop',
+        interval: '400ms',
+        restart_after: '100ms',
+      }),
       context(),
     );
+    const starts = new Set<string>([(await inspect(container)).State.StartedAt]);
     await dockerDriver.apply(plan, context());
     await waitFor(
-      async () => (await inspect(container)).RestartCount >= 3,
+      async () => {
+        const state = await inspect(container);
+        if (state.State.Running) starts.add(state.State.StartedAt);
+        return starts.size >= 4;
+      },
       10_000,
-      'three restarts',
+      'three starts after kills',
     );
     expect(await dockerDriver.inspect?.(plan)).toBe('active');
 
@@ -75,6 +96,7 @@ describe.skipIf(skipReason !== undefined)('docker driver lifecycle faults', () =
     await new Promise((resolve) => setTimeout(resolve, 800));
     const later = await inspect(container);
     expect(afterRollback.State.Running).toBe(true);
+    expect(afterRollback.HostConfig.RestartPolicy?.Name).toBe('always');
     expect(later.State.Running).toBe(true);
     expect(later.State.StartedAt).toBe(afterRollback.State.StartedAt);
     expect(await dockerDriver.inspect?.(plan)).toBe('inactive');

@@ -209,6 +209,8 @@ describe.skipIf(skipReason !== undefined)('docker driver recovery', () => {
     expect(await stressProcesses(stressedId)).toBe(0);
     expect(await cpuQuota(stressedId)).toBe('-1');
     expect((await inspect(killed)).State.Running).toBe(true);
+    // The kills switched the restart policy off; the recovery switched it back on.
+    expect((await inspect(killed)).HostConfig.RestartPolicy?.Name).toBe('always');
     expect(typeof (await callService(port, 1_000))).toBe('object');
     for (const plan of plans) expect(await dockerDriver.inspect?.(plan)).toBe('inactive');
   });

@@ -117,7 +117,9 @@ export const containerStateSchema = z.object({
   }),
   HostConfig: z.object({
     NetworkMode: z.string().default(''),
-    RestartPolicy: z.object({ Name: z.string().default('') }).nullish(),
+    RestartPolicy: z
+      .object({ Name: z.string().default(''), MaximumRetryCount: z.number().default(0) })
+      .nullish(),
     Memory: z.number().default(0),
     NanoCpus: z.number().default(0),
     CpuQuota: z.number().default(0),

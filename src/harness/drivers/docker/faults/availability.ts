@@ -8,6 +8,7 @@ import {
   type FaultHandler,
   type HandlerRun,
 } from '../handler.ts';
+import { engineCall, engineClient } from '../engine.ts';
 import { isContainerProcess } from '../host.ts';
 import { relocateContainer } from '../targets.ts';
 import { changeState, ensureRunning, waitForState } from './container-ops.ts';
@@ -23,10 +24,15 @@ const RECOVERY_TIMEOUT_MS = 30_000;
 const paramsSchema = z.object({
   /** Kill again every this many milliseconds while the fault holds; null kills once. */
   intervalMs: z.number().nullable(),
-  /** Delay before the driver starts a container that has no restart policy, milliseconds. */
+  /** Delay after each kill before the driver starts the container again, milliseconds. */
   restartAfterMs: z.number(),
   before: z.array(
-    z.object({ startedAt: z.string(), restartCount: z.number(), restartPolicy: z.string() }),
+    z.object({
+      startedAt: z.string(),
+      restartCount: z.number(),
+      restartPolicy: z.string(),
+      maximumRetryCount: z.number().default(0),
+    }),
   ),
 });
 type AvailabilityParams = z.infer<typeof paramsSchema>;
@@ -42,9 +48,30 @@ interface KillLoop {
 const loops = new Map<string, KillLoop>();
 
 /**
- * Kills a container's main process with SIGKILL from the host, so the restart policy treats it
- * as a crash and restarts it. `docker kill` would mark the container as stopped by hand, which turns
- * the policy off, so it is only the fallback when the process is not visible from here.
+ * Sets a container's restart policy. During the fault the policy is `no` and the driver starts
+ * the container after `restart_after`, as a supervisor would. The engine's own policy restarts it
+ * at once, then with a growing back-off, so the outage would not last as long as planned.
+ */
+async function setRestartPolicy(
+  socketPath: string,
+  containerId: string,
+  name: string,
+  maximumRetryCount: number,
+): Promise<void> {
+  const container = engineClient(socketPath).getContainer(containerId);
+  const policy =
+    name === 'on-failure' ? { Name: name, MaximumRetryCount: maximumRetryCount } : { Name: name };
+  await engineCall(
+    socketPath,
+    `set the restart policy of ${containerId.slice(0, 12)} to ${name || 'no'}`,
+    () => container.update({ RestartPolicy: policy }),
+  );
+}
+
+/**
+ * Kills a container's main process with SIGKILL from the host, so the engine records a crash,
+ * and starts the container again after the fault's restart delay. `docker kill` is the fallback
+ * when the process is not visible from here.
  */
 async function killContainer(
   run: HandlerRun<AvailabilityParams>,
@@ -70,9 +97,6 @@ async function killContainer(
     loop.kills,
     run.key,
   );
-  const policy = state.HostConfig.RestartPolicy?.Name ?? '';
-  if (visible && RESTARTING_POLICIES.has(policy)) return;
-  // Nothing restarts this container by itself: start it after the fault's restart delay.
   const timer = setTimeout(() => {
     loop.timers.delete(timer);
     void ensureRunning(run.socketPath, state.Id, RECOVERY_TIMEOUT_MS).catch((error: unknown) =>
@@ -103,14 +127,17 @@ function logFailure(log: Logger, key: string) {
   return (error: unknown) => log('repeated kill of plan %s failed: %O', key, error);
 }
 
-/** `availability`: kills the replicas once or every interval; the restart policy revives them. */
+/**
+ * `availability`: kills the replicas once or every interval and starts each again after
+ * `restart_after`. The restart policy is off during the fault, and the rollback sets it back.
+ */
 export const availabilityHandler: FaultHandler<AvailabilityParams> = {
   types: ['availability'],
   paramsSchema,
   mechanism: (fault) =>
     isFaultOf(fault, 'availability') && fault.interval !== undefined
-      ? 'docker: SIGKILL of the container process every interval, restart policy restarts it'
-      : 'docker: SIGKILL of the container process, restart policy restarts it',
+      ? 'docker: SIGKILL of the container process every interval, started again after restart_after'
+      : 'docker: SIGKILL of the container process, started again after restart_after',
   requirements: () => Promise.resolve([]),
   plan({ fault, containers }) {
     if (!isFaultOf(fault, 'availability'))
@@ -122,6 +149,7 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
         startedAt: state.State.StartedAt,
         restartCount: state.RestartCount,
         restartPolicy: state.HostConfig.RestartPolicy?.Name ?? '',
+        maximumRetryCount: state.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0,
       })),
     });
   },
@@ -129,6 +157,11 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
     stopLoop(run.key);
     const loop: KillLoop = { interval: undefined, timers: new Set(), kills: 0 };
     loops.set(run.key, loop);
+    await forEachContainer(run, async (state, index) => {
+      const policy = run.params.before[index]?.restartPolicy ?? '';
+      if (RESTARTING_POLICIES.has(policy))
+        await setRestartPolicy(run.socketPath, state.Id, 'no', 0);
+    });
     await killRunning(run, loop);
     const { intervalMs } = run.params;
     if (intervalMs !== null) {
@@ -159,18 +192,36 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
   },
   async rollback(run) {
     stopLoop(run.key);
-    for (const ref of run.refs) {
+    for (const [index, ref] of run.refs.entries()) {
       const state = await relocateContainer(run.socketPath, ref);
-      if (state) await ensureRunning(run.socketPath, state.Id, RECOVERY_TIMEOUT_MS);
+      if (!state) continue;
+      const before = run.params.before[index];
+      const current = state.HostConfig.RestartPolicy?.Name ?? '';
+      if (before && before.restartPolicy !== current) {
+        await setRestartPolicy(
+          run.socketPath,
+          state.Id,
+          before.restartPolicy,
+          before.maximumRetryCount,
+        );
+      }
+      await ensureRunning(run.socketPath, state.Id, RECOVERY_TIMEOUT_MS);
     }
   },
   async inspect(run) {
     if (loops.has(run.key)) return 'active';
     let down = 0;
-    await forEachContainer(run, (state) => {
+    let policyOff = 0;
+    await forEachContainer(run, (state, index) => {
       if (!state.State.Running || state.State.Restarting) down += 1;
+      const before = run.params.before[index]?.restartPolicy;
+      if (before !== undefined && before !== (state.HostConfig.RestartPolicy?.Name ?? '')) {
+        policyOff += 1;
+      }
       return Promise.resolve();
     });
+    // A restart policy still switched off means a rollback has not run yet.
+    if (policyOff > 0) return 'active';
     return down > 0 ? 'unknown' : 'inactive';
   },
 };
