@@ -5,18 +5,27 @@ import { loadConfig } from '../harness/config.ts';
 import { getDriver, loadDriverModule } from '../harness/faults/registry.ts';
 import { isOwnerAlive, Journal, type JournalEntry } from '../harness/journal/journal.ts';
 import { recoverJournal, type RecoveryScope } from '../harness/journal/recovery.ts';
+import {
+  compareVerdicts,
+  formatComparison,
+  readComparedRun,
+  ResultsFileError,
+} from '../reporters/compare.ts';
 
 const USAGE = `Usage: vitest-chaos <command> [options]
 
 Commands:
   status    list the faults recorded as active in the journal, checked against the real state
   cleanup   roll back every fault in the journal
+  compare <first> <second>
+            compare the verdicts of two runs (chaos_results.json files or their folders);
+            exits 1 when any experiment's verdict differs
 
 Options:
   --journal <dir>        journal folder (default: journalDir of chaos.config.json, or .chaos/journal)
   --run <id>             cleanup: only the faults of this run id
   --driver-module <m>    a module that registers drivers; repeatable
-  --json                 status: print JSON
+  --json                 status, compare: print JSON
   -h, --help             show this help
 `;
 
@@ -94,6 +103,28 @@ async function cleanup(
   return result.failed.length > 0 || result.unreadable.length > 0 ? 1 : 0;
 }
 
+async function compare(paths: string[], json: boolean): Promise<number> {
+  if (paths.length !== 2) {
+    console.error(`compare needs two results files, received ${paths.length}.\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const first = await readComparedRun(paths[0]!);
+    const second = await readComparedRun(paths[1]!);
+    const comparison = compareVerdicts(first.outcomes, second.outcomes);
+    if (json)
+      console.log(
+        JSON.stringify({ first: first.path, second: second.path, ...comparison }, null, 2),
+      );
+    else console.log(formatComparison(first, second, comparison));
+    return comparison.same === comparison.total ? 0 : 1;
+  } catch (error) {
+    if (!(error instanceof ResultsFileError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+}
+
 /** Runs the CLI with the arguments after the command name; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -118,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined && !parsed.values.help ? 2 : 0;
   }
+  if (command === 'compare') return compare(parsed.positionals.slice(1), parsed.values.json);
   const config = loadConfig();
   const journalDir = parsed.values.journal ?? config.journalDir;
   const driverModules = [...config.driverModules, ...(parsed.values['driver-module'] ?? [])];

@@ -19,7 +19,7 @@ const ratioSchema = z.union([
   }),
 ]);
 
-const outcomeSchema = z.object({
+export const outcomeSchema = z.object({
   id: z.string(),
   name: z.string(),
   status: z.enum(['completed', 'invalid', 'aborted', 'error']),
