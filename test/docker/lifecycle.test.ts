@@ -34,7 +34,7 @@ describe.skipIf(skipReason !== undefined)('docker driver lifecycle faults', () =
     expect(await bridgeNetworks()).toEqual([]);
   });
 
-  it('kills once, keeps the container down for restart_after, then restores its policy', async () => {
+  it('kills once and holds for restart_after', async () => {
     const port = await freePort();
     const container = await startTestContainer({ service: 'kill-once', network: 'host', port });
     await waitFor(() => serviceAnswers(port), 5_000, 'the service');
@@ -46,7 +46,7 @@ describe.skipIf(skipReason !== undefined)('docker driver lifecycle faults', () =
     );
     const appliedAtMs = Date.now();
     await dockerDriver.apply(plan, context());
-    const held = await inspect(container);
+    const whileDown = await inspect(container);
     const manifestation = await dockerDriver.verify(plan, context());
     await waitFor(async () => (await inspect(container)).State.Running, 5_000, 'the start');
     const downForMs = Date.now() - appliedAtMs;
@@ -55,9 +55,9 @@ describe.skipIf(skipReason !== undefined)('docker driver lifecycle faults', () =
 
     const after = await inspect(container);
     expect(manifestation.manifested).toBe(true);
-    expect(held.State.Running).toBe(false);
-    expect(held.HostConfig.RestartPolicy?.Name).toBe('no');
-    // The engine would have restarted it within a few hundred milliseconds.
+    expect(whileDown.State.Running).toBe(false);
+    expect(whileDown.HostConfig.RestartPolicy?.Name).toBe('no');
+    // Under its own restart policy the engine restarted it in less than a second here.
     expect(downForMs).toBeGreaterThanOrEqual(1_400);
     expect(duringFault.HostConfig.RestartPolicy?.Name).toBe('no');
     expect(after.State.Running).toBe(true);
@@ -67,7 +67,7 @@ describe.skipIf(skipReason !== undefined)('docker driver lifecycle faults', () =
     await waitFor(() => serviceAnswers(port), 5_000, 'the service after the restart');
   });
 
-  it('kills every interval and starts again after restart_after until rollback', async () => {
+  it('kills every interval until rollback', async () => {
     const container = await startTestContainer({ service: 'kill-loop' });
     const plan = await dockerDriver.plan(
       fault({
