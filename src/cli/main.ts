@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../harness/config.ts';
+import { ChaosError } from '../harness/errors.ts';
 import { getDriver, loadDriverModule } from '../harness/faults/registry.ts';
 import { isOwnerAlive, Journal, type JournalEntry } from '../harness/journal/journal.ts';
 import { recoverJournal, type RecoveryScope } from '../harness/journal/recovery.ts';
@@ -150,7 +151,15 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined && !parsed.values.help ? 2 : 0;
   }
   if (command === 'compare') return compare(parsed.positionals.slice(1), parsed.values.json);
-  const config = loadConfig();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ChaosError)) throw error;
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    console.error(`${error.message}${cause}`);
+    return 2;
+  }
   const journalDir = parsed.values.journal ?? config.journalDir;
   const driverModules = [...config.driverModules, ...(parsed.values['driver-module'] ?? [])];
   if (command === 'status') return status(journalDir, parsed.values.json);

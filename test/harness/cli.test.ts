@@ -13,8 +13,13 @@ let dir: string;
 let victim: ChildProcess;
 
 function cli(...args: string[]) {
+  return cliWithEnv({}, ...args);
+}
+
+function cliWithEnv(env: NodeJS.ProcessEnv, ...args: string[]) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: dir,
+    env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -66,6 +71,13 @@ describe('vitest-chaos command', () => {
     expect(processState(victim.pid ?? 0)).not.toBe('T');
     expect(readdirSync(join(dir, '.chaos/journal'))).toEqual([]);
     expect(cli('status').output).toContain('No active faults');
+  });
+
+  it('reports an invalid setting without a stack trace', () => {
+    const { code, output } = cliWithEnv({ CHAOS_PROFILE: 'bogus' }, 'status');
+    expect(code).toBe(2);
+    expect(output).toContain('Invalid CHAOS_PROFILE="bogus". Set it to one of: quick, full.');
+    expect(output).not.toContain('    at ');
   });
 
   it('rejects an unknown command', () => {
