@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a run left something behind: a journal entry (an active fault), a process of the
 # stack, the pipeline, Toxiproxy or stress-ng, an iptables chain, a cgroup or a mount whose
-# name carries the vitest-chaos prefix. It only reads; `npx vitest-chaos cleanup` repairs faults.
+# name carries the vitest-chaos prefix, a container named after it, or a Docker bridge network.
+# It only reads; `npx vitest-chaos cleanup` repairs faults.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,13 @@ for controller in cpu memory freezer pids; do
   found=$(find "/sys/fs/cgroup/$controller" -maxdepth 3 -type d -iname '*chaos*' 2>/dev/null || true)
   [ -z "$found" ] || report "cgroups: $found"
 done
+
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  containers=$(docker ps -a --format '{{.Names}}' 2>/dev/null | grep -i chaos || true)
+  [ -z "$containers" ] || report "containers: $(echo "$containers" | tr '\n' ' ')"
+  bridges=$(docker network ls --filter driver=bridge --format '{{.Name}}' 2>/dev/null || true)
+  [ -z "$bridges" ] || report "bridge networks (the engine must run without one): $bridges"
+fi
 
 mounts=$(grep -i chaos /proc/mounts || true)
 [ -z "$mounts" ] || report "mounts: $mounts"
