@@ -75,7 +75,7 @@ const configFileSchema = z.strictObject({
       recoveryTimeoutMs: z.number().int().nonnegative().optional(),
     })
     .optional(),
-  pipelineUrl: z.url().optional(),
+  pipelineUrl: z.url({ protocol: /^https?$/ }).optional(),
   catalog: z.string().optional(),
   resultsDir: z.string().optional(),
   journalDir: z.string().optional(),

@@ -35,13 +35,20 @@ export function formatDuration(ms: number): string {
   return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
 
-/** Zod schema of a non-negative duration, parsed to milliseconds. */
+/**
+ * Longest duration an experiment or a fault may give, in milliseconds. Longer values are almost
+ * always a wrong unit, and timers above about 24.8 days fire at once in Node.
+ */
+export const MAX_DURATION_MS = 24 * 3_600_000;
+
+/** Zod schema of a non-negative duration up to {@link MAX_DURATION_MS}, parsed to milliseconds. */
 export const durationMs = z.unknown().transform((value, ctx) => {
   const ms = parseDurationMs(value);
-  if (ms === undefined) {
+  if (ms === undefined || ms > MAX_DURATION_MS) {
     ctx.addIssue({
       code: 'custom',
-      message: 'a non-negative duration such as 500ms, 30s, 2m or a number of milliseconds',
+      message:
+        'a non-negative duration up to 24h, such as 500ms, 30s, 2m or a number of milliseconds',
       input: value,
     });
     return z.NEVER;

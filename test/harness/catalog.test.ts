@@ -67,6 +67,14 @@ const CASES: { title: string; yaml: string; expected: string[] }[] = [
     expected: ['[0].blast_radius.duration must be a non-negative duration', '(received "-60s")'],
   },
   {
+    title: 'duration over a day',
+    yaml: variant('duration: 60s', 'duration: 25h'),
+    expected: [
+      '[0].blast_radius.duration must be a non-negative duration up to 24h',
+      '(received "25h")',
+    ],
+  },
+  {
     title: 'unit-less string duration',
     yaml: variant('duration: 60s', 'duration: "30"'),
     expected: ['[0].blast_radius.duration must be', '(received "30")'],

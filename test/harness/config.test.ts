@@ -99,6 +99,14 @@ describe('loadConfig', () => {
     expect((caught as ConfigError).message).toContain(hint);
   });
 
+  it('rejects a config file pipeline URL that is not http', () => {
+    writeFileSync(
+      join(cwd, 'chaos.config.json'),
+      JSON.stringify({ pipelineUrl: 'ftp://127.0.0.1/' }),
+    );
+    expect(() => loadConfig({ cwd, env: {} })).toThrow('pipelineUrl must be');
+  });
+
   it('rejects an invalid config file field', () => {
     writeFileSync(join(cwd, 'chaos.config.json'), JSON.stringify({ gate: { minRcaRatio: 7 } }));
     expect(() => loadConfig({ cwd, env: {} })).toThrow(

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { fraction, parseDurationMs } from '../duration.ts';
+import { fraction, MAX_DURATION_MS, parseDurationMs } from '../duration.ts';
 import { faultSchema, parseEdge } from '../faults/spec.ts';
 import { ConditionSyntaxError, parseCondition, type Condition } from '../steady/conditions.ts';
 
 const UNITLESS_NUMBER = /^[+-]?\d+(\.\d+)?$/;
 const DURATION_CONSTRAINT =
-  'a non-negative duration such as 500ms, 30s, 2m, or a number (not a string) of milliseconds';
+  'a non-negative duration up to 24h, such as 500ms, 30s, 2m, or a number (not a string) of milliseconds';
 
 /**
  * Parses a catalog duration: `500ms`, `30s`, `2m` or a YAML number of milliseconds. A string
@@ -14,7 +14,7 @@ const DURATION_CONSTRAINT =
 export const catalogDurationMs = z.unknown().transform((value, ctx) => {
   const unitless = typeof value === 'string' && UNITLESS_NUMBER.test(value.trim());
   const ms = unitless ? undefined : parseDurationMs(value);
-  if (ms === undefined) {
+  if (ms === undefined || ms > MAX_DURATION_MS) {
     ctx.addIssue({ code: 'custom', message: DURATION_CONSTRAINT, input: value });
     return z.NEVER;
   }
