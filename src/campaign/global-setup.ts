@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { CAMPAIGN_KEY } from '../harness/campaign.ts';
 import { loadConfig } from '../harness/config.ts';
+import { loadCatalog } from '../harness/experiment/catalog.ts';
 import { recoverJournal } from '../harness/journal/recovery.ts';
 import { createLogger } from '../harness/log.ts';
 import { createProgressReporter } from '../harness/steady/progress.ts';
@@ -19,6 +20,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The reporter reads its settings (gate bounds, results folder) when the first record
   // arrives. Reading them here too stops the run on an invalid value before any injection.
   readReporterSettings(process.env, project.vitest.config.root);
+  // The catalog suite validates the file again, but only after the stack and the baseline are
+  // up. Validating it here reports a broken file in a second instead of a minute or two.
+  loadCatalog(config.catalog);
   const progress = createProgressReporter(process.stderr);
   const recovered = await recoverJournal({
     dir: config.journalDir,
