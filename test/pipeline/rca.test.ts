@@ -63,6 +63,45 @@ describe('analyseRootCause', () => {
     expect(answer.root_service).toBe('api-gateway');
   });
 
+  it('blames a caller that alone fails on a shared callee', () => {
+    const shared = new Topology({
+      ...DEMO_TOPOLOGY,
+      'checkout-svc': ['payment-svc', 'log-collector'],
+      'payment-svc': ['payment-db', 'log-collector'],
+      'inventory-svc': ['inventory-db', 'log-collector'],
+    });
+    const alerts = [
+      makeAlert({ service: 'checkout-svc', signal: 'error_ratio', onsetS: 10 }),
+      makeAlert({
+        service: 'checkout-svc',
+        signal: 'client_error_ratio',
+        peer: 'log-collector',
+        onsetS: 10,
+      }),
+      makeAlert({
+        service: 'api-gateway',
+        signal: 'client_error_ratio',
+        peer: 'checkout-svc',
+        onsetS: 10,
+      }),
+    ];
+    expect(analyseRootCause(alerts, shared).root_service).toBe('checkout-svc');
+    // With log-collector called by checkout-svc alone, no quiet caller clears it.
+    const single = new Topology({ ...DEMO_TOPOLOGY, 'checkout-svc': ['log-collector'] });
+    expect(analyseRootCause(alerts.slice(1, 2), single).root_service).toBe('log-collector');
+    // Two callers failing on it point at the shared callee.
+    const both = [
+      ...alerts.slice(1, 2),
+      makeAlert({
+        service: 'payment-svc',
+        signal: 'client_error_ratio',
+        peer: 'log-collector',
+        onsetS: 10,
+      }),
+    ];
+    expect(analyseRootCause(both, shared).root_service).toBe('log-collector');
+  });
+
   it('gives low confidence when the evidence does not line up', () => {
     const alerts = [
       makeAlert({ service: 'kafka', signal: 'error_ratio', onsetS: 10 }),
