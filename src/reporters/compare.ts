@@ -136,14 +136,17 @@ export function formatComparison(
   }
   const mttd = (value: number | undefined) =>
     value === undefined ? '' : ` in ${formatDuration(value)}`;
-  const nameWidth = Math.max(
-    10,
-    ...comparison.rows.map((row) => row.name.length + row.id.length + 1),
-  );
-  for (const row of comparison.rows) {
-    const mark = row.same ? 'same' : 'DIFF';
+  const cells = comparison.rows.map((row) => ({
+    mark: row.same ? 'same' : 'DIFF',
+    name: `${row.id} ${row.name}`,
+    first: `${row.first ?? 'absent'}${mttd(row.firstMttdMs)}`,
+    second: `${row.second ?? 'absent'}${mttd(row.secondMttdMs)}`,
+  }));
+  const nameWidth = Math.max(0, ...cells.map((cell) => cell.name.length));
+  const firstWidth = Math.max(0, ...cells.map((cell) => cell.first.length));
+  for (const cell of cells) {
     lines.push(
-      `${mark}  ${`${row.id} ${row.name}`.padEnd(nameWidth)}  ${row.first ?? 'absent'}${mttd(row.firstMttdMs)}  |  ${row.second ?? 'absent'}${mttd(row.secondMttdMs)}`,
+      `${cell.mark}  ${cell.name.padEnd(nameWidth)}  ${cell.first.padEnd(firstWidth)}  |  ${cell.second}`,
     );
   }
   lines.push(`${comparison.same} of ${comparison.total} experiments have the same verdict.`);
