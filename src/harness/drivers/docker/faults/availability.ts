@@ -9,6 +9,7 @@ import {
   type HandlerRun,
 } from '../handler.ts';
 import { engineCall, engineClient } from '../engine.ts';
+import { DockerFaultError } from '../errors.ts';
 import { isContainerProcess } from '../host.ts';
 import { relocateContainer } from '../targets.ts';
 import { changeState, ensureRunning, waitForState } from './container-ops.ts';
@@ -41,6 +42,15 @@ interface KillLoop {
   interval: NodeJS.Timeout | undefined;
   timers: Set<NodeJS.Timeout>;
   kills: number;
+  /** Set by the rollback; a kill round that is still running checks it before each kill. */
+  stopped: boolean;
+  /** Kill rounds still running, which the rollback waits for before it restores anything. */
+  rounds: Set<Promise<void>>;
+}
+
+/** Reads a restart policy name as the engine means it: an empty name is `no`. */
+function policyName(name: string | undefined): string {
+  return name === undefined || name === '' ? 'no' : name;
 }
 
 // NOTE: the repeated kills and the delayed starts live in this process. After a crash they stop
@@ -60,7 +70,9 @@ async function setRestartPolicy(
 ): Promise<void> {
   const container = engineClient(socketPath).getContainer(containerId);
   const policy =
-    name === 'on-failure' ? { Name: name, MaximumRetryCount: maximumRetryCount } : { Name: name };
+    name === 'on-failure'
+      ? { Name: name, MaximumRetryCount: maximumRetryCount }
+      : { Name: policyName(name) };
   await engineCall(
     socketPath,
     `set the restart policy of ${containerId.slice(0, 12)} to ${name || 'no'}`,
@@ -80,6 +92,7 @@ async function killContainer(
 ): Promise<void> {
   const pid = state.State.Pid;
   const visible = pid > 0 && (await isContainerProcess(pid, state.Id));
+  if (loop.stopped) return;
   if (visible) process.kill(pid, 'SIGKILL');
   else await changeState(run.socketPath, state.Id, 'kill');
   loop.kills += 1;
@@ -97,6 +110,7 @@ async function killContainer(
     loop.kills,
     run.key,
   );
+  if (loop.stopped) return;
   const timer = setTimeout(() => {
     loop.timers.delete(timer);
     void ensureRunning(run.socketPath, state.Id, RECOVERY_TIMEOUT_MS).catch((error: unknown) =>
@@ -107,20 +121,30 @@ async function killContainer(
 }
 
 async function killRunning(run: HandlerRun<AvailabilityParams>, loop: KillLoop): Promise<void> {
-  await forEachContainer(run, async (state) => {
+  const round = forEachContainer(run, async (state) => {
+    if (loop.stopped) return;
     if (state.State.Running && !state.State.Restarting && !state.State.Paused) {
       await killContainer(run, state, loop);
     }
-  });
+  }).then(() => undefined);
+  loop.rounds.add(round);
+  try {
+    await round;
+  } finally {
+    loop.rounds.delete(round);
+  }
 }
 
-function stopLoop(key: string): KillLoop | undefined {
+/** Stops the kills and the delayed starts of a plan, and waits for a kill round in progress. */
+async function stopLoop(key: string): Promise<void> {
   const loop = loops.get(key);
-  if (!loop) return undefined;
+  if (!loop) return;
+  loop.stopped = true;
   clearInterval(loop.interval);
   for (const timer of loop.timers) clearTimeout(timer);
   loops.delete(key);
-  return loop;
+  await Promise.allSettled([...loop.rounds]);
+  for (const timer of loop.timers) clearTimeout(timer);
 }
 
 function logFailure(log: Logger, key: string) {
@@ -145,6 +169,8 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
     return Promise.resolve({
       intervalMs: fault.interval ?? null,
       restartAfterMs: fault.restart_after,
+      // NOTE: the policy is read now. A container that an earlier run left at `no` after a
+      // failed rollback is recorded as `no`, and this plan's rollback keeps it that way.
       before: containers.map((state) => ({
         startedAt: state.State.StartedAt,
         restartCount: state.RestartCount,
@@ -154,8 +180,14 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
     });
   },
   async apply(run) {
-    stopLoop(run.key);
-    const loop: KillLoop = { interval: undefined, timers: new Set(), kills: 0 };
+    await stopLoop(run.key);
+    const loop: KillLoop = {
+      interval: undefined,
+      timers: new Set(),
+      kills: 0,
+      stopped: false,
+      rounds: new Set(),
+    };
     loops.set(run.key, loop);
     await forEachContainer(run, async (state, index) => {
       const policy = run.params.before[index]?.restartPolicy ?? '';
@@ -191,21 +223,46 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
     return { manifested: found > 0 && killed === found, detail: `${lines.join('; ')}${killsText}` };
   },
   async rollback(run) {
-    stopLoop(run.key);
+    await stopLoop(run.key);
+    // Every policy goes back before any start waits, so one container that fails to start
+    // leaves no other replica with its restart policy off.
+    const failures: string[] = [];
+    const found: string[] = [];
     for (const [index, ref] of run.refs.entries()) {
-      const state = await relocateContainer(run.socketPath, ref);
-      if (!state) continue;
-      const before = run.params.before[index];
-      const current = state.HostConfig.RestartPolicy?.Name ?? '';
-      if (before && before.restartPolicy !== current) {
-        await setRestartPolicy(
-          run.socketPath,
-          state.Id,
-          before.restartPolicy,
-          before.maximumRetryCount,
-        );
+      try {
+        const state = await relocateContainer(run.socketPath, ref);
+        if (!state) continue;
+        found.push(state.Id);
+        const before = run.params.before[index];
+        const current = policyName(state.HostConfig.RestartPolicy?.Name);
+        if (before && policyName(before.restartPolicy) !== current) {
+          await setRestartPolicy(
+            run.socketPath,
+            state.Id,
+            before.restartPolicy,
+            before.maximumRetryCount,
+          );
+        }
+      } catch (error) {
+        failures.push(`${ref.name}: ${error instanceof Error ? error.message : String(error)}`);
       }
-      await ensureRunning(run.socketPath, state.Id, RECOVERY_TIMEOUT_MS);
+    }
+    for (const containerId of found) {
+      try {
+        await ensureRunning(run.socketPath, containerId, RECOVERY_TIMEOUT_MS);
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+    if (failures.length > 0) {
+      throw new DockerFaultError(
+        'engine-request-failed',
+        `Rolling back the kill of plan ${run.key} failed for ${failures.length} container(s): ${failures.join('; ')}`,
+        {
+          value: run.key,
+          fix: 'Check "docker ps -a" and "docker logs" of those containers, then run "npx vitest-chaos cleanup".',
+        },
+      );
     }
   },
   async inspect(run) {
@@ -215,7 +272,10 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
     await forEachContainer(run, (state, index) => {
       if (!state.State.Running || state.State.Restarting) down += 1;
       const before = run.params.before[index]?.restartPolicy;
-      if (before !== undefined && before !== (state.HostConfig.RestartPolicy?.Name ?? '')) {
+      if (
+        before !== undefined &&
+        policyName(before) !== policyName(state.HostConfig.RestartPolicy?.Name)
+      ) {
         policyOff += 1;
       }
       return Promise.resolve();
