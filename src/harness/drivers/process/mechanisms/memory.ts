@@ -46,13 +46,17 @@ export function readCgroupMemory(cgroup: string): { usedBytes: number; limitByte
 
 // Runs inside the target's memory cgroup: allocates and touches 4 MiB chunks, then 1 MiB chunks,
 // until the cgroup uses the target bytes, and keeps them until it is killed or its lifetime ends.
-// It tops up every 250 ms, because the target's own use falls when it collects garbage, and a
-// one-time fill then leaves the cgroup short of the target for the rest of the fault.
+// Every 250 ms it tops up when the target's own use fell (garbage collection), and gives one chunk
+// back when that use grew past the target, so the cgroup stays near the target, not its limit.
+// With swap accounting the swapped-out part counts too, so swapping cannot make it grow forever.
 const FILLER = `
 const fs = require('node:fs');
 const [, cgroup, targetBytes, maxLifetimeMs] = process.argv.slice(1);
+const target = Number(targetBytes);
+const withSwap = fs.existsSync(cgroup + '/memory.memsw.usage_in_bytes');
 const used = () => {
-  const usage = Number(fs.readFileSync(cgroup + '/memory.usage_in_bytes', 'utf8'));
+  const file = withSwap ? '/memory.memsw.usage_in_bytes' : '/memory.usage_in_bytes';
+  const usage = Number(fs.readFileSync(cgroup + file, 'utf8'));
   const stat = fs.readFileSync(cgroup + '/memory.stat', 'utf8');
   const inactive = /^total_inactive_file (\\d+)$/m.exec(stat);
   return usage - Number(inactive ? inactive[1] : 0);
@@ -62,7 +66,11 @@ const held = [];
 const fill = () => {
   if (!own()) return setTimeout(fill, 10);
   for (const chunk of [4194304, 1048576]) {
-    while (used() + chunk <= Number(targetBytes)) held.push(Buffer.alloc(chunk, 1));
+    while (used() + chunk <= target) held.push(Buffer.alloc(chunk, 1));
+  }
+  if (held.length > 0 && used() > target + 4194304) {
+    held.pop();
+    global.gc();
   }
   setTimeout(fill, 250);
 };
@@ -71,7 +79,7 @@ setTimeout(() => process.exit(0), Number(maxLifetimeMs));
 `;
 
 function startFiller(data: Data): void {
-  const script = `echo $$ > "$1/cgroup.procs" && exec "$2" --max-old-space-size=32 -e "$3" "$4" "$1" "$5" "$6"`;
+  const script = `echo $$ > "$1/cgroup.procs" && exec "$2" --max-old-space-size=32 --expose-gc -e "$3" "$4" "$1" "$5" "$6"`;
   const args = [
     data.cgroup,
     process.execPath,
