@@ -20,7 +20,8 @@ Commands:
   cleanup   roll back every fault in the journal
   compare <first> <second>
             compare the verdicts of two runs (chaos_results.json files or their folders);
-            exits 1 when any experiment's verdict differs
+            exits 1 when any experiment's verdict differs, 2 when a file is
+            missing or invalid
 
 Options:
   --journal <dir>        journal folder (default: journalDir of chaos.config.json, or .chaos/journal)
@@ -113,6 +114,10 @@ async function compare(paths: string[], json: boolean): Promise<number> {
     const first = await readComparedRun(paths[0]!);
     const second = await readComparedRun(paths[1]!);
     const comparison = compareVerdicts(first.outcomes, second.outcomes);
+    if (comparison.total === 0) {
+      console.error(`Neither ${first.path} nor ${second.path} has any experiment to compare.`);
+      return 2;
+    }
     if (json)
       console.log(
         JSON.stringify({ first: first.path, second: second.path, ...comparison }, null, 2),

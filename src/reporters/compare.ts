@@ -55,9 +55,17 @@ export async function readComparedRun(path: string): Promise<ComparedRun> {
   let file = path;
   try {
     if ((await stat(path)).isDirectory()) file = join(path, RESULTS_FILE);
-  } catch {
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ResultsFileError(
-      `Results file ${path} was not found. Pass a chaos_results.json file or the folder that contains it.`,
+      missing
+        ? `Results file ${path} was not found. Pass a chaos_results.json file or the folder that contains it.`
+        : `Results file ${path} could not be opened: ${(error as Error).message}`,
+    );
+  }
+  if (file !== path && !(await stat(file).catch(() => undefined))) {
+    throw new ResultsFileError(
+      `Folder ${path} has no ${RESULTS_FILE}. Pass the results folder of a chaos run (CHAOS_RESULTS_DIR).`,
     );
   }
   let raw: unknown;
@@ -84,21 +92,24 @@ export async function readComparedRun(path: string): Promise<ComparedRun> {
 
 /**
  * Describes an experiment's verdict in a few words: its status when it did not complete, else
- * whether the pipeline detected the fault and whether RCA named the right service.
+ * whether the pipeline detected the fault (in time or late) and whether RCA named the right
+ * service.
  */
 export function verdictOf(outcome: Outcome): string {
   if (outcome.status !== 'completed') return outcome.status;
   if (!outcome.detected) return 'missed';
-  if (outcome.rcaCorrect === undefined) return 'detected';
+  const late = outcome.mttdOverMaxMs === undefined ? '' : ' late';
+  if (outcome.rcaCorrect === undefined) return `detected${late}, no RCA`;
   const picked = outcome.rcaService ?? 'none';
-  if (outcome.rcaCorrect) return `detected, RCA right (${picked})`;
+  if (outcome.rcaCorrect) return `detected${late}, RCA right (${picked})`;
   const mustNot = outcome.mustNotPickViolated ? ', must not pick' : '';
-  return `detected, RCA wrong (${picked}${mustNot})`;
+  return `detected${late}, RCA wrong (${picked}${mustNot})`;
 }
 
 /**
- * Compares verdicts experiment by experiment, matched by id. A wrong RCA pick counts as the same
- * verdict when both runs picked wrong, even if they named different services.
+ * Compares verdicts experiment by experiment, matched by id. Two wrong RCA picks count as the
+ * same verdict even if they named different services, unless only one of them is a service the
+ * experiment must not pick. A detection later than the hypothesis allows differs from one in time.
  */
 export function compareVerdicts(first: Outcome[], second: Outcome[]): VerdictComparison {
   const ids = [...new Set([...first, ...second].map((outcome) => outcome.id))];
@@ -121,7 +132,9 @@ export function compareVerdicts(first: Outcome[], second: Outcome[]): VerdictCom
 function verdictKey(outcome: Outcome): string {
   if (outcome.status !== 'completed') return outcome.status;
   if (!outcome.detected) return 'missed';
-  return `detected:${String(outcome.rcaCorrect)}`;
+  const late = outcome.mttdOverMaxMs !== undefined;
+  const mustNot = outcome.rcaCorrect === false && outcome.mustNotPickViolated;
+  return `detected:${String(late)}:${String(outcome.rcaCorrect)}:${String(mustNot)}`;
 }
 
 /** Formats a comparison as a table with one line per experiment and a closing count. */

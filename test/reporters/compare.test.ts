@@ -58,6 +58,23 @@ describe('verdict comparison', () => {
         outcome('1', { rcaCorrect: false, rcaService: 'cache-svc', mustNotPickViolated: true }),
       ),
     ).toBe('detected, RCA wrong (cache-svc, must not pick)');
+    expect(verdictOf(outcome('1', { rcaCorrect: undefined }))).toBe('detected, no RCA');
+    expect(verdictOf(outcome('1', { mttdOverMaxMs: 4_000 }))).toBe(
+      'detected late, RCA right (payment-svc)',
+    );
+  });
+
+  it('tells a late detection from one in time', () => {
+    const comparison = compareVerdicts([outcome('1')], [outcome('1', { mttdOverMaxMs: 4_000 })]);
+    expect(comparison.same).toBe(0);
+  });
+
+  it('tells a must-not-pick root from another wrong root', () => {
+    const comparison = compareVerdicts(
+      [outcome('1', { rcaCorrect: false, rcaService: 'cache-svc' })],
+      [outcome('1', { rcaCorrect: false, rcaService: 'inventory-svc', mustNotPickViolated: true })],
+    );
+    expect(comparison.same).toBe(0);
   });
 
   it('matches experiments by id', () => {
@@ -131,6 +148,17 @@ describe('verdict comparison', () => {
     expect(wrong.output).toContain('is not a vitest-chaos results file: kind');
     await expect(readComparedRun(foreign)).rejects.toThrow(/Pass the chaos_results.json/);
     expect(cli(foreign).code).toBe(2);
+  });
+
+  it('rejects a folder without results and two empty runs', () => {
+    const folder = mkdtempSync(join(dir, 'empty-'));
+    const noResults = cli(folder, folder);
+    expect(noResults.code).toBe(2);
+    expect(noResults.output).toContain(`Folder ${folder} has no chaos_results.json`);
+    const empty = writeRun('empty', []);
+    const nothing = cli(empty, empty);
+    expect(nothing.code).toBe(2);
+    expect(nothing.output).toContain('has any experiment to compare');
   });
 
   it('reads the results file from its folder', async () => {
