@@ -75,7 +75,9 @@ const configFileSchema = z.strictObject({
       recoveryTimeoutMs: z.number().int().nonnegative().optional(),
     })
     .optional(),
-  pipelineUrl: z.url({ protocol: /^https?$/ }).optional(),
+  pipelineUrl: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL such as http://127.0.0.1:8000' })
+    .optional(),
   catalog: z.string().optional(),
   resultsDir: z.string().optional(),
   journalDir: z.string().optional(),

@@ -104,7 +104,9 @@ describe('loadConfig', () => {
       join(cwd, 'chaos.config.json'),
       JSON.stringify({ pipelineUrl: 'ftp://127.0.0.1/' }),
     );
-    expect(() => loadConfig({ cwd, env: {} })).toThrow('pipelineUrl must be');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(
+      'pipelineUrl must be an http(s) URL such as http://127.0.0.1:8000',
+    );
   });
 
   it('rejects an invalid config file field', () => {
