@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { CAMPAIGN_KEY } from '../harness/campaign.ts';
 import { loadConfig } from '../harness/config.ts';
@@ -20,9 +21,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The reporter reads its settings (gate bounds, results folder) when the first record
   // arrives. Reading them here too stops the run on an invalid value before any injection.
   readReporterSettings(process.env, project.vitest.config.root);
-  // The catalog suite validates the file again, but only after the stack and the baseline are
-  // up. Validating it here reports a broken file in a second instead of a minute or two.
-  loadCatalog(config.catalog);
   const progress = createProgressReporter(process.stderr);
   const recovered = await recoverJournal({
     dir: config.journalDir,
@@ -34,6 +32,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   for (const { entry, error } of recovered.failed) {
     progress(`rollback of a fault left by a crashed run failed (${entry.id}): ${error.message}`);
   }
+  // The catalog suite validates the file again, but only after the stack and the baseline are
+  // up. Validating it here reports a broken file in a second instead of a minute or two. A run
+  // of TypeScript experiments alone may have no catalog file, which the catalog suite reports.
+  if (existsSync(config.catalog)) loadCatalog(config.catalog);
   progress(`campaign: starting (${config.profile.name} profile)`);
   const campaign = await startCampaign(config, progress);
   log('campaign %s ready', campaign.context.runId);
