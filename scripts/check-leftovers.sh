@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a run left something behind: a journal entry (an active fault), a process of the
 # stack, the pipeline, Toxiproxy or stress-ng, an iptables chain, a cgroup or a mount whose
-# name carries the vitest-chaos prefix, a container named after it, or a Docker bridge network.
+# name carries the vitest-chaos prefix, or a container named after it.
 # It only reads; `npx vitest-chaos cleanup` repairs faults.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,16 +41,23 @@ for controller in cpu memory freezer pids; do
   [ -z "$found" ] || report "cgroups: $found"
 done
 
-if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+if [ "$docker_ok" = yes ]; then
   containers=$(docker ps -a --format '{{.Names}}' 2>/dev/null | grep -i chaos || true)
   [ -z "$containers" ] || report "containers: $(echo "$containers" | tr '\n' ' ')"
-  bridges=$(docker network ls --filter driver=bridge --format '{{.Name}}' 2>/dev/null || true)
-  [ -z "$bridges" ] || report "bridge networks (the engine must run without one): $bridges"
 fi
 
 mounts=$(grep -i chaos /proc/mounts || true)
 [ -z "$mounts" ] || report "mounts: $mounts"
 }
+
+docker_ok=no
+if command -v docker >/dev/null 2>&1; then
+  if docker info >/dev/null 2>&1; then
+    docker_ok=yes
+  else
+    echo "check-leftovers: the Docker engine did not respond, so containers were not checked"
+  fi
+fi
 
 for ((second = 0; ; second++)); do
   check
