@@ -85,6 +85,42 @@ describe('analyseRootCause', () => {
     expect(analyseRootCause(alerts(10), topology).root_service).toBe('inventory-svc');
   });
 
+  it('keeps a callee whose signals lag by 3 s', () => {
+    // Alert onsets of a full-profile run with 500 ms added on every call to payment-svc.
+    const alerts = [
+      makeAlert({ service: 'frontend', signal: 'http_p99_ms', onsetS: 10 }),
+      makeAlert({ service: 'frontend', signal: 'client_p99_ms', peer: 'api-gateway', onsetS: 10 }),
+      makeAlert({ service: 'api-gateway', signal: 'http_p99_ms', onsetS: 10 }),
+      makeAlert({
+        service: 'api-gateway',
+        signal: 'client_p99_ms',
+        peer: 'payment-svc',
+        onsetS: 13,
+      }),
+      makeAlert({
+        service: 'api-gateway',
+        signal: 'client_p50_ms',
+        peer: 'payment-svc',
+        onsetS: 13,
+      }),
+      makeAlert({ service: 'api-gateway', signal: 'http_p50_ms', onsetS: 19 }),
+      makeAlert({ service: 'checkout-svc', signal: 'http_p99_ms', onsetS: 27 }),
+      makeAlert({
+        service: 'checkout-svc',
+        signal: 'client_p50_ms',
+        peer: 'payment-svc',
+        onsetS: 27,
+      }),
+      makeAlert({
+        service: 'api-gateway',
+        signal: 'client_p99_ms',
+        peer: 'checkout-svc',
+        onsetS: 27,
+      }),
+    ];
+    expect(analyseRootCause(alerts, topology).root_service).toBe('payment-svc');
+  });
+
   it('gives low confidence when the evidence does not line up', () => {
     const alerts = [
       makeAlert({ service: 'kafka', signal: 'error_ratio', onsetS: 10 }),
