@@ -1,44 +1,23 @@
 import { sendJsonRequest } from '../drivers/http-request.ts';
-import { NetworkFaultError } from '../drivers/toxiproxy/errors.ts';
+import { AdminRequestError, type AdminRequest } from '../drivers/toxiproxy/errors.ts';
 import type { DnsRule, HttpRuleInput } from './schema.ts';
 
 /** Timeout of one request to the fault layer's admin API, in milliseconds. */
 export const FAULT_LAYER_REQUEST_TIMEOUT_MS = 3_000;
 
 /** A failed request to the fault layer's admin API, with method, URL, status and body. */
-export class FaultLayerRequestError extends NetworkFaultError {
-  readonly method: string;
-  readonly url: string;
-  /** HTTP status, or undefined when no response arrived. */
-  readonly status: number | undefined;
-  readonly responseBody: string;
-
-  constructor(
-    request: { method: string; url: string; status?: number; responseBody?: string },
-    cause?: unknown,
-  ) {
-    const reason =
-      cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
-    const outcome =
-      request.status === undefined
-        ? `no response (${cause instanceof Error ? cause.message : String(cause)}${reason})`
-        : `status ${request.status}, body ${JSON.stringify((request.responseBody ?? '').slice(0, 300))}`;
+export class FaultLayerRequestError extends AdminRequestError {
+  constructor(request: AdminRequest, cause?: unknown) {
     super(
       'fault-layer-request-failed',
-      `Fault layer request ${request.method} ${request.url} failed: ${outcome}.`,
       {
-        cause,
-        value: request.url,
-        fix:
-          request.status === undefined
-            ? 'Check that the fault layer runs at that URL (the embedded stack starts it).'
-            : undefined,
+        name: 'Fault layer',
+        fixWithoutResponse:
+          'Check that the fault layer runs at that URL (the embedded stack starts it).',
       },
+      request,
+      cause,
     );
-    this.method = request.method;
-    this.url = request.url;
-    this.status = request.status;
-    this.responseBody = request.responseBody ?? '';
   }
 }
 

@@ -2,53 +2,26 @@ import { Toxic, Toxiproxy, type Proxy } from 'toxiproxy-node-client';
 import { HttpClient } from 'toxiproxy-node-client/dist/HttpClient.js';
 import { z } from 'zod';
 import { sendJsonRequest } from '../http-request.ts';
-import { NetworkFaultError } from './errors.ts';
+import { AdminRequestError, type AdminRequest } from './errors.ts';
 
 /** Timeout of one request to the Toxiproxy API, in milliseconds. */
 export const TOXIPROXY_REQUEST_TIMEOUT_MS = 3_000;
 
 /** A failed request to the Toxiproxy API, with everything needed to tell why. */
-export class ToxiproxyRequestError extends NetworkFaultError {
-  readonly method: string;
-  readonly url: string;
-  /** HTTP status, or undefined when no response arrived (refused, timed out). */
-  readonly status: number | undefined;
-  readonly responseBody: string;
-
-  constructor(
-    request: { method: string; url: string; status?: number; responseBody?: string },
-    cause?: unknown,
-  ) {
-    const outcome =
-      request.status === undefined
-        ? `no response (${describeCause(cause)})`
-        : `status ${request.status}, body ${JSON.stringify((request.responseBody ?? '').slice(0, 300))}`;
+export class ToxiproxyRequestError extends AdminRequestError {
+  constructor(request: AdminRequest, cause?: unknown) {
     super(
       'toxiproxy-request-failed',
-      `Toxiproxy request ${request.method} ${request.url} failed: ${outcome}.`,
       {
-        cause,
+        name: 'Toxiproxy',
         driver: 'toxiproxy',
-        value: request.url,
-        fix:
-          request.status === undefined
-            ? 'Check that toxiproxy-server runs at that URL (startToxiproxyServer starts one).'
-            : undefined,
+        fixWithoutResponse:
+          'Check that toxiproxy-server runs at that URL (startToxiproxyServer starts one).',
       },
+      request,
+      cause,
     );
-    this.method = request.method;
-    this.url = request.url;
-    this.status = request.status;
-    this.responseBody = request.responseBody ?? '';
   }
-}
-
-/** Describes a fetch failure with the socket error code that undici keeps in `cause`. */
-function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const inner = error.cause;
-  if (inner instanceof Error) return `${error.message}: ${inner.message}`;
-  return error.message;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { DriverError, type ChaosErrorOptions } from '../../errors.ts';
+import type { HttpExchange } from '../http-request.ts';
 
 /** Finer reasons of the network fault errors, next to the stable `code` of {@link DriverError}. */
 export type NetworkFaultReason =
@@ -24,5 +25,50 @@ export class NetworkFaultError extends DriverError {
   ) {
     super(message, options);
     this.reason = reason;
+  }
+}
+
+/** One request to an admin API, and the status and body of its response once one arrived. */
+export type AdminRequest = HttpExchange;
+
+/** Describes a fetch failure with the socket error code that undici keeps in `cause`. */
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const inner = error.cause;
+  if (inner instanceof Error) return `${error.message}: ${inner.message}`;
+  return error.message;
+}
+
+/**
+ * A failed request to the admin API of Toxiproxy or of the fault layer, with method, URL,
+ * status and body. Its message names the server, the request and what came back.
+ */
+export class AdminRequestError extends NetworkFaultError {
+  readonly method: string;
+  readonly url: string;
+  /** HTTP status, or undefined when no response arrived (refused, timed out). */
+  readonly status: number | undefined;
+  readonly responseBody: string;
+
+  constructor(
+    reason: NetworkFaultReason,
+    server: { name: string; driver?: string; fixWithoutResponse: string },
+    request: AdminRequest,
+    cause?: unknown,
+  ) {
+    const outcome =
+      request.status === undefined
+        ? `no response (${describeCause(cause)})`
+        : `status ${request.status}, body ${JSON.stringify((request.responseBody ?? '').slice(0, 300))}`;
+    super(reason, `${server.name} request ${request.method} ${request.url} failed: ${outcome}.`, {
+      cause,
+      ...(server.driver === undefined ? {} : { driver: server.driver }),
+      value: request.url,
+      fix: request.status === undefined ? server.fixWithoutResponse : undefined,
+    });
+    this.method = request.method;
+    this.url = request.url;
+    this.status = request.status;
+    this.responseBody = request.responseBody ?? '';
   }
 }
