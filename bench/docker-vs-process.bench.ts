@@ -19,6 +19,8 @@ import { prepareEngine } from '../test/docker/helpers.ts';
 const ROUNDS = Math.min(20, Math.max(1, Number(process.argv[2] ?? 5)));
 /** Each half of the run (processes, then containers) stops starting rounds after this long. */
 const BUDGET_PER_STACK_MS = 240_000;
+/** Pause after a stack starts, so its workload runs before the first fault. */
+const STACK_SETTLE_MS = 3_000;
 /** Pause after each rollback, so a killed or paused service is back before the next round. */
 const SETTLE_MS = 500;
 
@@ -93,6 +95,18 @@ async function measureStack(
   return results;
 }
 
+/** Starts one form of the stack, lets its workload settle, measures every case, stops it. */
+async function measureOn(
+  start: () => Promise<{ info: StackInfo } & AsyncDisposable>,
+  driver: FaultDriver,
+  name: string,
+): Promise<Map<string, Samples>> {
+  await using stack = await start();
+  await sleep(STACK_SETTLE_MS);
+  // Awaited here, because the stack is disposed as soon as this function returns.
+  return await measureStack(driver, stack.info, name);
+}
+
 function cell(values: number[], share: number): string {
   return values.length === 0 ? '-' : percentile(values, share).toFixed(0);
 }
@@ -110,24 +124,9 @@ async function main(): Promise<void> {
   }
   await using toxiproxy = await startToxiproxyServer();
 
-  let local: Map<string, Samples>;
-  {
-    await using stack = await startStack({
-      toxiproxyUrl: toxiproxy.url,
-      workload: { ratePerSecond: 5 },
-    });
-    await sleep(3_000);
-    local = await measureStack(processDriver, stack.info, 'process');
-  }
-  let docker: Map<string, Samples>;
-  {
-    await using stack = await startDockerStack({
-      toxiproxyUrl: toxiproxy.url,
-      workload: { ratePerSecond: 5 },
-    });
-    await sleep(3_000);
-    docker = await measureStack(dockerDriver, stack.info, 'docker');
-  }
+  const options = { toxiproxyUrl: toxiproxy.url, workload: { ratePerSecond: 5 } };
+  const local = await measureOn(() => startStack(options), processDriver, 'process');
+  const docker = await measureOn(() => startDockerStack(options), dockerDriver, 'docker');
 
   console.log(
     `\nFault latency in milliseconds, same services and faults, up to ${ROUNDS} rounds each`,

@@ -1,5 +1,5 @@
-import { sendJsonRequest } from '../drivers/http-request.ts';
-import { AdminRequestError, type AdminRequest } from '../drivers/toxiproxy/errors.ts';
+import { sendJsonRequest, type HttpExchange } from '../drivers/http-request.ts';
+import { AdminRequestError } from '../drivers/toxiproxy/errors.ts';
 import type { DnsRule, HttpRuleInput } from './schema.ts';
 
 /** Timeout of one request to the fault layer's admin API, in milliseconds. */
@@ -7,7 +7,7 @@ export const FAULT_LAYER_REQUEST_TIMEOUT_MS = 3_000;
 
 /** A failed request to the fault layer's admin API, with method, URL, status and body. */
 export class FaultLayerRequestError extends AdminRequestError {
-  constructor(request: AdminRequest, cause?: unknown) {
+  constructor(request: HttpExchange, cause?: unknown) {
     super(
       'fault-layer-request-failed',
       {

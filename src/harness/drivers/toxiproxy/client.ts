@@ -1,15 +1,15 @@
 import { Toxic, Toxiproxy, type Proxy } from 'toxiproxy-node-client';
 import { HttpClient } from 'toxiproxy-node-client/dist/HttpClient.js';
 import { z } from 'zod';
-import { sendJsonRequest } from '../http-request.ts';
-import { AdminRequestError, type AdminRequest } from './errors.ts';
+import { sendJsonRequest, type HttpExchange } from '../http-request.ts';
+import { AdminRequestError } from './errors.ts';
 
 /** Timeout of one request to the Toxiproxy API, in milliseconds. */
 export const TOXIPROXY_REQUEST_TIMEOUT_MS = 3_000;
 
 /** A failed request to the Toxiproxy API, with everything needed to tell why. */
 export class ToxiproxyRequestError extends AdminRequestError {
-  constructor(request: AdminRequest, cause?: unknown) {
+  constructor(request: HttpExchange, cause?: unknown) {
     super(
       'toxiproxy-request-failed',
       {

@@ -28,9 +28,6 @@ export class NetworkFaultError extends DriverError {
   }
 }
 
-/** One request to an admin API, and the status and body of its response once one arrived. */
-export type AdminRequest = HttpExchange;
-
 /** Describes a fetch failure with the socket error code that undici keeps in `cause`. */
 function describeCause(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
@@ -53,7 +50,7 @@ export class AdminRequestError extends NetworkFaultError {
   constructor(
     reason: NetworkFaultReason,
     server: { name: string; driver?: string; fixWithoutResponse: string },
-    request: AdminRequest,
+    request: HttpExchange,
     cause?: unknown,
   ) {
     const outcome =

@@ -42,7 +42,7 @@ interface KillLoop {
   interval: NodeJS.Timeout | undefined;
   timers: Set<NodeJS.Timeout>;
   kills: number;
-  /** Set by the rollback; a kill round that is still running checks it before each kill. */
+  /** Set by the rollback. A kill round that is still running checks it before each kill. */
   stopped: boolean;
   /** Kill rounds still running, which the rollback waits for before it restores anything. */
   rounds: Set<Promise<void>>;
@@ -51,6 +51,14 @@ interface KillLoop {
 /** Reads a restart policy name as the engine means it: an empty name is `no`. */
 function policyName(name: string | undefined): string {
   return name === undefined || name === '' ? 'no' : name;
+}
+
+/** Tells whether a container's restart policy differs from the one the plan recorded. */
+function policyChanged(recorded: string | undefined, state: ContainerState): boolean {
+  return (
+    recorded !== undefined &&
+    policyName(recorded) !== policyName(state.HostConfig.RestartPolicy?.Name)
+  );
 }
 
 // NOTE: the repeated kills and the delayed starts live in this process. After a crash they stop
@@ -75,7 +83,7 @@ async function setRestartPolicy(
       : { Name: policyName(name) };
   await engineCall(
     socketPath,
-    `set the restart policy of ${containerId.slice(0, 12)} to ${name || 'no'}`,
+    `set the restart policy of ${containerId.slice(0, 12)} to ${policyName(name)}`,
     () => container.update({ RestartPolicy: policy }),
   );
 }
@@ -143,8 +151,8 @@ async function stopLoop(key: string): Promise<void> {
   clearInterval(loop.interval);
   for (const timer of loop.timers) clearTimeout(timer);
   loops.delete(key);
+  // A round checks `stopped` before it kills or arms a start, so it adds no timer from here on.
   await Promise.allSettled([...loop.rounds]);
-  for (const timer of loop.timers) clearTimeout(timer);
 }
 
 function logFailure(log: Logger, key: string) {
@@ -234,8 +242,7 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
         if (!state) continue;
         found.push(state.Id);
         const before = run.params.before[index];
-        const current = policyName(state.HostConfig.RestartPolicy?.Name);
-        if (before && policyName(before.restartPolicy) !== current) {
+        if (before && policyChanged(before.restartPolicy, state)) {
           await setRestartPolicy(
             run.socketPath,
             state.Id,
@@ -271,13 +278,7 @@ export const availabilityHandler: FaultHandler<AvailabilityParams> = {
     let policyOff = 0;
     await forEachContainer(run, (state, index) => {
       if (!state.State.Running || state.State.Restarting) down += 1;
-      const before = run.params.before[index]?.restartPolicy;
-      if (
-        before !== undefined &&
-        policyName(before) !== policyName(state.HostConfig.RestartPolicy?.Name)
-      ) {
-        policyOff += 1;
-      }
+      if (policyChanged(run.params.before[index]?.restartPolicy, state)) policyOff += 1;
       return Promise.resolve();
     });
     // A restart policy still switched off means a rollback has not run yet.
