@@ -115,7 +115,9 @@ async function compare(paths: string[], json: boolean): Promise<number> {
     const second = await readComparedRun(paths[1]!);
     const comparison = compareVerdicts(first.outcomes, second.outcomes);
     if (comparison.total === 0) {
-      console.error(`Neither ${first.path} nor ${second.path} has any experiment to compare.`);
+      console.error(
+        `Neither ${first.path} nor ${second.path} has any experiment to compare. Pass the results of runs that ran experiments.`,
+      );
       return 2;
     }
     if (json)

@@ -36,8 +36,8 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * Longest duration an experiment or a fault may give, in milliseconds. Longer values are almost
- * always a wrong unit, and timers above about 24.8 days fire at once in Node.
+ * Maximum duration of an experiment or fault field, in milliseconds. Longer values are almost
+ * always a wrong unit, and Node fires a timer above 2^31 - 1 ms (about 24.8 days) at once.
  */
 export const MAX_DURATION_MS = 24 * 3_600_000;
 

@@ -7,7 +7,7 @@ import { RESULTS_FILE } from './scoreboard-reporter.ts';
 
 type Outcome = z.infer<typeof outcomeSchema>;
 
-/** The parts of `chaos_results.json` a comparison reads; the rest may differ between versions. */
+/** The parts of `chaos_results.json` a comparison reads. The rest may differ between versions. */
 const comparedFileSchema = z.object({
   kind: z.literal('vitest-chaos-results'),
   complete: z.boolean(),
@@ -21,7 +21,7 @@ export interface ComparedRun {
   outcomes: Outcome[];
 }
 
-/** One experiment's verdicts in two runs; a side is undefined when that run lacks it. */
+/** One experiment's verdicts in two runs. A side is undefined when that run lacks it. */
 export interface VerdictRow {
   id: string;
   name: string;

@@ -150,7 +150,7 @@ describe('verdict comparison', () => {
     expect(cli(foreign).code).toBe(2);
   });
 
-  it('rejects a folder without results and two empty runs', () => {
+  it('rejects an empty folder or run', () => {
     const folder = mkdtempSync(join(dir, 'empty-'));
     const noResults = cli(folder, folder);
     expect(noResults.code).toBe(2);

@@ -44,11 +44,9 @@ export function readCgroupMemory(cgroup: string): { usedBytes: number; limitByte
   return { usedBytes: usage - Number(inactive?.[1] ?? 0), limitBytes };
 }
 
-// Runs inside the target's memory cgroup: allocates and touches 4 MiB chunks, then 1 MiB chunks,
-// until the cgroup uses the target bytes, and keeps them until it is killed or its lifetime ends.
-// Every 250 ms it tops up when the target's own use fell (garbage collection), and gives one chunk
-// back when that use grew past the target, so the cgroup stays near the target, not its limit.
-// With swap accounting the swapped-out part counts too, so swapping cannot make it grow forever.
+// Runs inside the target's memory cgroup and holds 4 MiB, then 1 MiB, chunks until the cgroup uses
+// the target bytes. Every 250 ms it tops up or gives one chunk back as the target's own use moves,
+// so the cgroup stays near the target. Swap counts too where the cgroup accounts for it.
 const FILLER = `
 const fs = require('node:fs');
 const [, cgroup, targetBytes, maxLifetimeMs] = process.argv.slice(1);
