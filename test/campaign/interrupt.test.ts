@@ -1,7 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -92,13 +102,15 @@ function listRunDirs(): string[] {
 
 function startCampaign(name: string): { child: ChildProcess; journalDir: string } {
   const journalDir = join(workDir, name, 'journal');
+  mkdirSync(join(workDir, name), { recursive: true });
+  const log = openSync(join(workDir, name, 'vitest.log'), 'w');
   const child = spawn(
     process.execPath,
     [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'chaos', 'chaos/10-catalog'],
     {
       cwd: ROOT,
       detached: true,
-      stdio: 'ignore',
+      stdio: ['ignore', log, log],
       env: {
         ...process.env,
         CHAOS_CONFIG: join(workDir, 'config.json'),
@@ -109,7 +121,22 @@ function startCampaign(name: string): { child: ChildProcess; journalDir: string 
       },
     },
   );
+  closeSync(log);
   return { child, journalDir };
+}
+
+/** Says why a campaign ended before its fault: the experiment's status and reason, or the log. */
+function whyEnded(journalDir: string): string {
+  const folder = dirname(journalDir);
+  try {
+    const results = JSON.parse(readFileSync(join(folder, 'results', 'chaos_results.json'), 'utf8'));
+    const record = results.experiments?.[0]?.record;
+    if (record) return `Vitest exited before the fault: ${record.status}: ${record.reason}`;
+  } catch {
+    // No results: the log says more.
+  }
+  const log = readFileSync(join(folder, 'vitest.log'), 'utf8');
+  return `Vitest exited before the fault; its output ends with:\n${log.slice(-3_000)}`;
 }
 
 /** Waits until the fault is in the journal and its stress-ng runs, then reads its state. */
@@ -120,7 +147,7 @@ async function waitForActiveFault(
 ): Promise<ActiveFaultState> {
   const deadline = Date.now() + FAULT_WAIT_MS;
   while (Date.now() < deadline) {
-    expect(child.exitCode, 'Vitest exited before the fault was injected').toBeNull();
+    if (child.exitCode !== null) throw new Error(whyEnded(journalDir));
     const files = existsSync(journalDir)
       ? readdirSync(journalDir).filter((file) => file.endsWith('.json'))
       : [];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FixtureState } from './fixtures/lifecycle/state.ts';
-import { processState } from './support/drivers.ts';
+import { processState, SLOW_APPLY_MS } from './support/drivers.ts';
 import { sendJson, startTestServer, type TestServer } from './support/http-server.ts';
 import { runVitest, waitFor } from './support/vitest-child.ts';
 
@@ -185,6 +185,21 @@ describe('experiment rollback', () => {
       5_000,
       'the worker to exit',
     );
+  });
+
+  // The driver is still applying when the stop arrives: the fault is in place but not yet
+  // returned to the harness, so the stop must wait for it before rolling back.
+  it.each([
+    { stop: 'SIGINT to the process group', send: (pid: number) => process.kill(-pid, 'SIGINT') },
+    { stop: 'the death of the main process', send: (pid: number) => process.kill(pid, 'SIGKILL') },
+  ])('rolls back mid-apply on $stop', async ({ send }) => {
+    const vitest = run('slow-apply.fixture.ts', { windowMs: 20_000 });
+    await waitFor(isPaused, 10_000, 'the victim to be paused');
+    expect(journalFiles()).toHaveLength(1);
+    send(vitest.pid);
+    await vitest.exited;
+    await waitFor(() => !isPaused(), SLOW_APPLY_MS + 5_000, 'the victim to resume');
+    await waitFor(() => journalFiles().length === 0, 5_000, 'the journal to empty');
   });
 
   it('recovers the journal after kill -9', async () => {

@@ -1,14 +1,22 @@
+import type { EventEmitter } from 'node:events';
 import { createLogger } from '../log.ts';
 import type { ActiveFault } from './lifecycle.ts';
 
 const log = createLogger('fault');
 const active = new Set<ActiveFault>();
+/** Injections in flight: a stop waits for them, so a fault applied meanwhile is rolled back. */
+const injecting = new Set<Promise<unknown>>();
+/** How long a stop waits for injections in flight before it rolls back what it has. */
+const INJECTION_SETTLE_MS = 15_000;
 let handlersInstalled = false;
 /** Set once this process was told to stop; no fault may be injected after that. */
 let stoppingReason: string | undefined;
 
 /** Throws when this process is stopping (a signal, or the Vitest main process died). */
 export function assertNotStopping(): void {
+  // A worker whose parent died before the handlers were installed missed the 'disconnect' event.
+  if (process.send !== undefined && !process.connected)
+    stoppingReason ??= 'lost the IPC channel to the parent process';
   if (stoppingReason !== undefined) {
     throw new Error(`Not injecting: this process is stopping (${stoppingReason}).`);
   }
@@ -18,6 +26,21 @@ export function assertNotStopping(): void {
 export function trackActiveFault(fault: ActiveFault): void {
   active.add(fault);
   installProcessHandlers();
+}
+
+/**
+ * Runs an injection (apply, then `trackActiveFault`) with the stop handlers installed. A stop
+ * that arrives meanwhile waits for the injection, so it also rolls back the fault being applied.
+ */
+export async function whileInjecting<T>(inject: () => Promise<T>): Promise<T> {
+  installProcessHandlers();
+  const injection = inject();
+  injecting.add(injection);
+  try {
+    return await injection;
+  } finally {
+    injecting.delete(injection);
+  }
 }
 
 /** Removes a fault from that set, after its rollback. */
@@ -35,6 +58,23 @@ export function activeFaults(): ActiveFault[] {
  * thrown, so one stuck fault does not keep the others in place; their journal entries stay.
  */
 export async function rollbackAllActive(reason: string): Promise<{ failed: number }> {
+  if (injecting.size > 0) {
+    log('waiting for %d injection(s) in flight before rolling back: %s', injecting.size, reason);
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      Promise.allSettled([...injecting]).then(() => true),
+      new Promise<false>(
+        (resolve) => (timer = setTimeout(() => resolve(false), INJECTION_SETTLE_MS)),
+      ),
+    ]);
+    clearTimeout(timer);
+    // NOTE: an injection still running after the wait is left to journal recovery.
+    if (!settled)
+      log(
+        'injections still in flight after %d ms; their journal entries stay',
+        INJECTION_SETTLE_MS,
+      );
+  }
   const faults = activeFaults();
   if (faults.length > 0) log('rolling back %d active fault(s): %s', faults.length, reason);
   const results = await Promise.allSettled(faults.map((fault) => fault.rollback()));
@@ -63,9 +103,37 @@ function installProcessHandlers(): void {
   process.once('disconnect', () => {
     // The parent is gone, so nothing will collect this worker's results: roll back and stop
     // instead of running the next experiments as an orphan.
-    stoppingReason ??= 'lost the IPC channel to the parent process';
-    void rollbackAllActive(stoppingReason).finally(() => process.kill(process.pid, 'SIGTERM'));
+    void rollbackOnLostParent().finally(() => process.kill(process.pid, 'SIGTERM'));
   });
+  deferExitOnLostChannel();
+}
+
+const LOST_PARENT = 'lost the IPC channel to the parent process';
+let lostParentRollback: Promise<unknown> | undefined;
+
+function rollbackOnLostParent(): Promise<unknown> {
+  stoppingReason ??= LOST_PARENT;
+  lostParentRollback ??= rollbackAllActive(LOST_PARENT);
+  return lostParentRollback;
+}
+
+/**
+ * Vitest's fork worker exits at once when a message to its main process fails because that
+ * process died (an `error` event with ERR_IPC_CHANNEL_CLOSED or EPIPE). Such a failure can come
+ * before the `disconnect` event or while its rollback awaits, and the fault would stay in place.
+ * The `error` listeners present now are wrapped so they run after the rollback instead.
+ */
+function deferExitOnLostChannel(): void {
+  const emitter: EventEmitter = process;
+  for (const listener of emitter.listeners('error') as ((error: unknown) => void)[]) {
+    emitter.off('error', listener);
+    emitter.on('error', (error: unknown) => {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (code !== 'ERR_IPC_CHANNEL_CLOSED' && code !== 'EPIPE') return listener(error);
+      log('message to the parent process failed (%s): rolling back before exiting', code);
+      void rollbackOnLostParent().finally(() => listener(error));
+    });
+  }
 }
 
 function exitAfterSignal(signal: 'SIGINT' | 'SIGTERM'): void {

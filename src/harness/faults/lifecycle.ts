@@ -2,7 +2,12 @@ import { DriverError, RequirementError } from '../errors.ts';
 import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { createLogger } from '../log.ts';
 import type { StackInfo } from '../stack-info.ts';
-import { assertNotStopping, trackActiveFault, untrackActiveFault } from './active.ts';
+import {
+  assertNotStopping,
+  trackActiveFault,
+  untrackActiveFault,
+  whileInjecting,
+} from './active.ts';
 import type { DriverContext, FaultDriver, FaultPlan, Manifestation } from './driver.ts';
 import { driverModuleOf, resolveDriver } from './registry.ts';
 import type { Fault } from './spec.ts';
@@ -142,20 +147,23 @@ export async function injectFault(
     driver.name,
     context.experimentKey,
   );
-  try {
-    await driver.apply(plan, driverContext);
-  } catch (error) {
-    log('injecting %s on %s failed: %O', fault.type, fault.target, error);
-    await undoPartialApply(driver, plan, driverContext, journal, entry);
-    throw new DriverError(`Applying the ${fault.type} fault on ${fault.target} failed.`, {
-      driver: driver.name,
-      value: plan,
-      fix: 'See the cause; the partial fault was rolled back.',
-      cause: error,
-    });
-  }
-  const active = new ActiveFault(driver, plan, driverContext, journal, entry);
-  trackActiveFault(active);
+  const active = await whileInjecting(async () => {
+    try {
+      await driver.apply(plan, driverContext);
+    } catch (error) {
+      log('injecting %s on %s failed: %O', fault.type, fault.target, error);
+      await undoPartialApply(driver, plan, driverContext, journal, entry);
+      throw new DriverError(`Applying the ${fault.type} fault on ${fault.target} failed.`, {
+        driver: driver.name,
+        value: plan,
+        fix: 'See the cause; the partial fault was rolled back.',
+        cause: error,
+      });
+    }
+    const applied = new ActiveFault(driver, plan, driverContext, journal, entry);
+    trackActiveFault(applied);
+    return applied;
+  });
   log('injected %s on %s (%s, entry %s)', fault.type, fault.target, plan.mechanism, entry.id);
   return active;
 }

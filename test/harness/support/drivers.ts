@@ -59,6 +59,28 @@ export const sigstopDriver: FaultDriver = {
   },
 };
 
+/** How long `slowApplySigstopDriver` keeps applying after the victim is paused. */
+export const SLOW_APPLY_MS = 3_000;
+
+/**
+ * Like `sigstopDriver`, but `apply` returns only `SLOW_APPLY_MS` after the SIGSTOP, as a driver
+ * that verifies its fault would: a stop during that time finds the fault applied but not yet
+ * returned. Used only when a fault names it.
+ */
+export const slowApplySigstopDriver: FaultDriver = {
+  ...sigstopDriver,
+  name: 'test-sigstop-slow-apply',
+  supports: () => false,
+  plan: async (fault, context) => ({
+    ...(await sigstopDriver.plan(fault, context)),
+    driver: 'test-sigstop-slow-apply',
+  }),
+  apply: async (plan) => {
+    process.kill(pidOf(plan), 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, SLOW_APPLY_MS));
+  },
+};
+
 function pathOf(plan: FaultPlan): string {
   const path = plan.data.path;
   if (typeof path !== 'string') throw new Error(`plan has no path: ${JSON.stringify(plan.data)}`);
@@ -96,3 +118,4 @@ export const markerFileDriver: FaultDriver = {
 
 registerDriver(sigstopDriver, { module: import.meta.url });
 registerDriver(markerFileDriver, { module: import.meta.url });
+registerDriver(slowApplySigstopDriver, { module: import.meta.url });
