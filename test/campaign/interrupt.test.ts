@@ -41,7 +41,7 @@ const CATALOG = `- id: 1
 const CONFIG = {
   profileOverrides: {
     steadyStateWindowMs: 3_000,
-    baselineCaptureMs: 2_000,
+    baselineCaptureMs: 5_000,
     baselineWindowMs: 1_000,
     faultDurationScale: 1,
     cooldownMaxMs: 1_000,
