@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type RunningStack } from '../../fixtures/stack/index.ts';
+import { LOOKUP_TIMEOUT_MS } from '../../fixtures/stack/runtime/resolver.ts';
 import { startToxiproxyServer } from '../../src/harness/drivers/toxiproxy/server.ts';
 import {
   delta,
@@ -205,7 +206,8 @@ describe('embedded stack under network faults', () => {
     expect(measured.successDuring).toBeGreaterThan(0);
     expect(measured.successDuring).toBeLessThan(1);
     expect(measured.timeouts).toBeGreaterThan(0);
-    expect(measured.lookupP99S).toBeGreaterThanOrEqual(2);
+    // A lookup that times out counts at the timeout, when its caller gives up.
+    expect(measured.lookupP99S).toBeGreaterThanOrEqual(LOOKUP_TIMEOUT_MS / 1_000);
     expect(measured.successAfter).toBe(1);
   });
 
