@@ -24,12 +24,35 @@ Commands:
             missing or invalid
 
 Options:
-  --journal <dir>        journal folder (default: journalDir of chaos.config.json, or .chaos/journal)
+  --journal <dir>        status, cleanup: journal folder (default: journalDir of
+                         chaos.config.json, or .chaos/journal)
   --run <id>             cleanup: only the faults of this run id
-  --driver-module <m>    a module that registers drivers; repeatable
+  --driver-module <m>    status, cleanup: a module that registers drivers; repeatable
   --json                 status, compare: print JSON
   -h, --help             show this help
 `;
+
+/** Options each command reads; any other option given to it is rejected. */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  status: ['journal', 'driver-module', 'json'],
+  cleanup: ['journal', 'run', 'driver-module'],
+  compare: ['json'],
+};
+
+/** Returns an error message for the first option the command does not read, if any. */
+function unusedOption(command: string, options: Record<string, unknown>): string | undefined {
+  const allowed = COMMAND_OPTIONS[command];
+  if (!allowed) return undefined;
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || value === false || name === 'help' || allowed.includes(name))
+      continue;
+    const readers = Object.keys(COMMAND_OPTIONS).filter((other) =>
+      COMMAND_OPTIONS[other]!.includes(name),
+    );
+    return `Option --${name} does not apply to ${command}; only ${readers.join(', ')} read it. Remove it.`;
+  }
+  return undefined;
+}
 
 /** Built-in drivers, loaded when present so that recovery finds them without config. */
 const BUILT_IN_DRIVERS = fileURLToPath(new URL('../harness/drivers/defaults.ts', import.meta.url));
@@ -55,7 +78,8 @@ async function stateOf(entry: JournalEntry): Promise<string> {
   }
 }
 
-async function status(journalDir: string, json: boolean): Promise<number> {
+async function status(journalDir: string, json: boolean, driverModules: string[]): Promise<number> {
+  await loadDrivers(driverModules);
   const { entries, unreadable } = await new Journal(journalDir).list();
   const rows = [];
   for (const entry of entries) {
@@ -157,6 +181,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined && !parsed.values.help ? 2 : 0;
   }
+  const unused = unusedOption(command, parsed.values);
+  if (unused) {
+    console.error(`${unused}\n\n${USAGE}`);
+    return 2;
+  }
   if (command === 'compare') return compare(parsed.positionals.slice(1), parsed.values.json);
   let config;
   try {
@@ -169,7 +198,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const journalDir = parsed.values.journal ?? config.journalDir;
   const driverModules = [...config.driverModules, ...(parsed.values['driver-module'] ?? [])];
-  if (command === 'status') return status(journalDir, parsed.values.json);
+  if (command === 'status') return status(journalDir, parsed.values.json, driverModules);
   if (command === 'cleanup')
     return cleanup(
       journalDir,

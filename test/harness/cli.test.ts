@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,29 @@ describe('vitest-chaos command', () => {
     expect(code).toBe(2);
     expect(output).toContain('Invalid CHAOS_PROFILE="bogus". Set it to one of: quick, full.');
     expect(output).not.toContain('    at ');
+  });
+
+  it.each([
+    { args: ['compare', 'a.json', 'b.json', '--run', 'r1'], option: 'run', readers: 'cleanup' },
+    { args: ['cleanup', '--json'], option: 'json', readers: 'status, compare' },
+    { args: ['status', '--run', 'r1'], option: 'run', readers: 'cleanup' },
+  ])('rejects --$option on $args.0', ({ args, option, readers }) => {
+    const { code, output } = cli(...args);
+    expect(code).toBe(2);
+    expect(output).toContain(`Option --${option} does not apply to ${args[0]}`);
+    expect(output).toContain(`only ${readers} read it`);
+    expect(readdirSync(join(dir, '.chaos/journal'))).toEqual(['e1.json']);
+  });
+
+  it('loads --driver-module for status', () => {
+    // An entry without its driver's module: only --driver-module can register the driver.
+    const file = join(dir, '.chaos/journal/e1.json');
+    const { driverModule: _unused, ...entry } = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify(entry));
+    expect(cli('status').output).toContain('state: unknown (driver not registered)');
+    const { code, output } = cli('status', '--driver-module', DRIVERS);
+    expect(code, output).toBe(0);
+    expect(output).toContain('state: active');
   });
 
   it('rejects an unknown command', () => {
