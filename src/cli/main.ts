@@ -49,7 +49,7 @@ function unusedOption(command: string, options: Record<string, unknown>): string
     const readers = Object.keys(COMMAND_OPTIONS).filter((other) =>
       COMMAND_OPTIONS[other]!.includes(name),
     );
-    return `Option --${name} does not apply to ${command}; only ${readers.join(', ')} read it. Remove it.`;
+    return `Option --${name} does not apply to ${command}; only ${readers.join(' and ')} ${readers.length === 1 ? 'reads' : 'read'} it. Remove it.`;
   }
   return undefined;
 }

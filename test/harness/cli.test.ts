@@ -81,14 +81,18 @@ describe('vitest-chaos command', () => {
   });
 
   it.each([
-    { args: ['compare', 'a.json', 'b.json', '--run', 'r1'], option: 'run', readers: 'cleanup' },
-    { args: ['cleanup', '--json'], option: 'json', readers: 'status, compare' },
-    { args: ['status', '--run', 'r1'], option: 'run', readers: 'cleanup' },
+    {
+      args: ['compare', 'a.json', 'b.json', '--run', 'r1'],
+      option: 'run',
+      readers: 'cleanup reads',
+    },
+    { args: ['cleanup', '--json'], option: 'json', readers: 'status and compare read' },
+    { args: ['status', '--run', 'r1'], option: 'run', readers: 'cleanup reads' },
   ])('rejects --$option on $args.0', ({ args, option, readers }) => {
     const { code, output } = cli(...args);
     expect(code).toBe(2);
     expect(output).toContain(`Option --${option} does not apply to ${args[0]}`);
-    expect(output).toContain(`only ${readers} read it`);
+    expect(output).toContain(`only ${readers} it`);
     expect(readdirSync(join(dir, '.chaos/journal'))).toEqual(['e1.json']);
   });
 
