@@ -118,8 +118,14 @@ async function cleanup(
 ): Promise<number> {
   await loadDrivers(driverModules);
   const result = await recoverJournal({ dir: journalDir, scope });
-  for (const entry of result.rolledBack)
+  for (const entry of result.rolledBack) {
     console.log(`rolled back ${entry.plan.faultType} on ${entry.plan.target} (${entry.id})`);
+    // Rolling back a fault under a run still in progress is allowed, as an emergency stop.
+    if (isOwnerAlive(entry))
+      console.error(
+        `warning: ${entry.id} belonged to run ${entry.runId}, whose process ${entry.pid} is still running: it now runs without its fault. Pass --run <id> to limit cleanup to one run.`,
+      );
+  }
   for (const { entry, error } of result.failed)
     console.error(`failed to roll back ${entry.id}: ${error.message}`);
   for (const file of result.unreadable)

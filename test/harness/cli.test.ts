@@ -68,6 +68,8 @@ describe('vitest-chaos command', () => {
     const { code, output } = cli('cleanup');
     expect(code, output).toBe(0);
     expect(output).toContain('rolled back process_pause on victim (e1)');
+    // The entry names this test process as its runner, which is alive.
+    expect(output).toContain(`warning: e1 belonged to run run, whose process ${process.pid}`);
     expect(processState(victim.pid ?? 0)).not.toBe('T');
     expect(readdirSync(join(dir, '.chaos/journal'))).toEqual([]);
     expect(cli('status').output).toContain('No active faults');
