@@ -1,29 +1,22 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.ts';
 import { processState } from './support/drivers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/vitest-chaos.mjs', import.meta.url));
 const DRIVERS = new URL('./support/drivers.ts', import.meta.url).href;
 
 let dir: string;
 let victim: ChildProcess;
 
 function cli(...args: string[]) {
-  return cliWithEnv({}, ...args);
+  return runCli(args, { cwd: dir });
 }
 
 function cliWithEnv(env: NodeJS.ProcessEnv, ...args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+  return runCli(args, { cwd: dir, env });
 }
 
 describe('vitest-chaos command', () => {

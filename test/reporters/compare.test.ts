@@ -1,12 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareVerdicts, readComparedRun, verdictOf } from '../../src/reporters/compare.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/vitest-chaos.mjs', import.meta.url));
+import { runCli } from '../harness/support/cli.ts';
 
 function outcome(id: string, fields: Record<string, unknown> = {}) {
   return {
@@ -33,11 +30,7 @@ function writeRun(name: string, outcomes: ReturnType<typeof outcome>[], complete
 }
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, 'compare', ...args], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+  return runCli(['compare', ...args]);
 }
 
 describe('verdict comparison', () => {
