@@ -9,6 +9,7 @@ import {
   nearestRankPercentile,
   pickMostAlertsService,
   readReporterSettings,
+  renderScoreboard,
   scoreRcaBaselines,
   scoreRun,
 } from '../../src/reporters/index.ts';
@@ -124,6 +125,36 @@ describe('scoreRun', () => {
           'no alert seen, but 1 pipeline error(s) while watching, so false alarms may be missing (first: alerts: HTTP 500)',
       },
     ]);
+  });
+
+  it.each([
+    {
+      windows: 1,
+      failing: 1,
+      line: 'False alarms in baseline windows: unknown (every baseline window had failed pipeline polls, see Not scored)',
+      gate: 'skipped',
+    },
+    {
+      windows: 2,
+      failing: 1,
+      line: 'False alarms in baseline windows: 0 (1 of 2 baseline windows had failed pipeline polls and may miss some, see Not scored)',
+      gate: 'passed',
+    },
+  ])('shows false alarms as uncertain with $failing of $windows windows failing', (row) => {
+    const failing = {
+      ...baselineWindow(),
+      pipelineErrors: [{ stage: 'alerts' as const, message: 'HTTP 500', excerpt: 'boom', atMs: 0 }],
+    };
+    const windows = [
+      failing,
+      ...Array.from({ length: row.windows - row.failing }, () => baselineWindow()),
+    ];
+    const score = scoreRun([detected('1', 'a', 1000)], windows);
+    expect(score.unreliableWindows).toBe(row.failing);
+    const gate = evaluateGate(score, DEFAULT_GATE_THRESHOLDS);
+    expect(renderScoreboard(score, { mode: 'on', result: gate })).toContain(row.line);
+    const check = gate.checks.find((c) => c.bound === 'false_alarms');
+    expect(check?.status).toBe(row.gate);
   });
 
   it('orders ids numerically', () => {

@@ -56,7 +56,14 @@ export function renderGate(gate: GateVerdict): string[] {
 }
 
 function falseAlarmsText(score: RunScore): string {
-  return score.baselineWindows === 0 ? 'n/a (no baseline windows)' : String(score.falseAlarms);
+  const { baselineWindows, falseAlarms } = score;
+  // Results files written before the count existed lack it.
+  const unreliableWindows = score.unreliableWindows ?? 0;
+  if (baselineWindows === 0) return 'n/a (no baseline windows)';
+  if (unreliableWindows === 0) return String(falseAlarms);
+  if (unreliableWindows === baselineWindows)
+    return 'unknown (every baseline window had failed pipeline polls, see Not scored)';
+  return `${falseAlarms} (${unreliableWindows} of ${baselineWindows} baseline windows had failed pipeline polls and may miss some, see Not scored)`;
 }
 
 function optionalDuration(durationMs: number | undefined): string {

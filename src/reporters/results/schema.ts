@@ -52,6 +52,8 @@ const summarySchema = z.object({
   baselineWindows: z.number(),
   /** Alerts fired inside baseline windows. */
   falseAlarms: z.number(),
+  /** Quiet baseline windows with failed pipeline polls; missing in older files. */
+  unreliableWindows: z.number().optional(),
   cooldownAlerts: z.number(),
   precision: ratioSchema,
   recall: ratioSchema,

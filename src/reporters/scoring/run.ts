@@ -26,6 +26,8 @@ export interface RunScore {
   baselineWindows: number;
   /** Alerts fired inside baseline windows (one window can hold several false alarms). */
   falseAlarms: number;
+  /** Quiet baseline windows with failed pipeline polls, whose false alarms may be missing. */
+  unreliableWindows: number;
   /** Alerts fired during cooldowns, which count for neither side. */
   cooldownAlerts: number;
   precision: Ratio;
@@ -61,6 +63,7 @@ export function scoreRun(
     matrix,
     baselineWindows: windows.length,
     falseAlarms: windows.reduce((sum, w) => sum + w.alerts.length, 0),
+    unreliableWindows: windows.filter(isUnreliable).length,
     cooldownAlerts: windows.reduce((sum, w) => sum + (w.cooldownAlerts?.length ?? 0), 0),
     precision: precisionOf(matrix, windows.length),
     recall: ratio(matrix.truePositives, scored.length, 'no completed experiments'),
@@ -132,14 +135,16 @@ function notScoredOf(records: readonly ExperimentRecord[]): RunScore['notScored'
  * alarm, so such a window is not counted as a true negative.
  */
 function unreliableWindowsOf(windows: readonly BaselineWindowRecord[]): RunScore['notScored'] {
-  return windows
-    .filter((w) => w.alerts.length === 0 && w.pipelineErrors.length > 0)
-    .map((w) => ({
-      id: 'baseline window',
-      name: 'baseline window',
-      status: 'unreliable',
-      reason: `no alert seen, but ${w.pipelineErrors.length} pipeline error(s) while watching, so false alarms may be missing (first: ${w.pipelineErrors[0]!.stage}: ${w.pipelineErrors[0]!.message})`,
-    }));
+  return windows.filter(isUnreliable).map((w) => ({
+    id: 'baseline window',
+    name: 'baseline window',
+    status: 'unreliable',
+    reason: `no alert seen, but ${w.pipelineErrors.length} pipeline error(s) while watching, so false alarms may be missing (first: ${w.pipelineErrors[0]!.stage}: ${w.pipelineErrors[0]!.message})`,
+  }));
+}
+
+function isUnreliable(window: BaselineWindowRecord): boolean {
+  return window.alerts.length === 0 && window.pipelineErrors.length > 0;
 }
 
 /** Returns the gaps ordered by severity (stage), then by experiment id. */
