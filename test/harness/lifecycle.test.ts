@@ -190,16 +190,26 @@ describe('experiment rollback', () => {
   // The driver is still applying when the stop arrives: the fault is in place but not yet
   // returned to the harness, so the stop must wait for it before rolling back.
   it.each([
-    { stop: 'SIGINT to the process group', send: (pid: number) => process.kill(-pid, 'SIGINT') },
-    { stop: 'the death of the main process', send: (pid: number) => process.kill(pid, 'SIGKILL') },
-  ])('rolls back mid-apply on $stop', async ({ send }) => {
+    { stop: 'SIGINT to the worker', target: 'worker' as const, signal: 'SIGINT' as const },
+    { stop: 'the death of the main process', target: 'main' as const, signal: 'SIGKILL' as const },
+  ])('rolls back mid-apply on $stop', async ({ target, signal }) => {
     const vitest = run('slow-apply.fixture.ts', { windowMs: 20_000 });
-    await waitFor(isPaused, 10_000, 'the victim to be paused');
-    expect(journalFiles()).toHaveLength(1);
-    send(vitest.pid);
-    await vitest.exited;
-    await waitFor(() => !isPaused(), SLOW_APPLY_MS + 5_000, 'the victim to resume');
-    await waitFor(() => journalFiles().length === 0, 5_000, 'the journal to empty');
+    try {
+      await waitFor(isPaused, 10_000, 'the victim to be paused');
+      const [entryFile = ''] = journalFiles();
+      expect(entryFile).not.toBe('');
+      // The worker alone: the main process's own cleanup must not be what resumes the victim.
+      const workerPid: number = JSON.parse(
+        readFileSync(join(dir, 'journal', entryFile), 'utf8'),
+      ).pid;
+      process.kill(target === 'worker' ? workerPid : vitest.pid, signal);
+      await waitFor(() => !isPaused(), SLOW_APPLY_MS + 5_000, 'the victim to resume');
+      await waitFor(() => journalFiles().length === 0, 5_000, 'the journal to empty');
+    } finally {
+      if (vitest.child.exitCode === null && vitest.child.signalCode === null)
+        process.kill(-vitest.pid, 'SIGKILL');
+      await vitest.exited;
+    }
   });
 
   it('recovers the journal after kill -9', async () => {

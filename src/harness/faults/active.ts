@@ -8,6 +8,8 @@ const active = new Set<ActiveFault>();
 const injecting = new Set<Promise<unknown>>();
 /** How long a stop waits for injections in flight before it rolls back what it has. */
 const INJECTION_SETTLE_MS = 15_000;
+/** How long a worker that lost its parent spends on rollback before it exits anyway. */
+const LOST_PARENT_ROLLBACK_MS = 30_000;
 let handlersInstalled = false;
 /** Set once this process was told to stop; no fault may be injected after that. */
 let stoppingReason: string | undefined;
@@ -29,11 +31,13 @@ export function trackActiveFault(fault: ActiveFault): void {
 }
 
 /**
- * Runs an injection (apply, then `trackActiveFault`) with the stop handlers installed. A stop
- * that arrives meanwhile waits for the injection, so it also rolls back the fault being applied.
+ * Runs a whole injection (from requirements to `trackActiveFault`) with the stop handlers
+ * installed. A stop that arrives meanwhile waits for the injection, so it also rolls back the
+ * fault being applied. Throws at once when this process is already stopping.
  */
 export async function whileInjecting<T>(inject: () => Promise<T>): Promise<T> {
   installProcessHandlers();
+  assertNotStopping();
   const injection = inject();
   injecting.add(injection);
   try {
@@ -58,23 +62,16 @@ export function activeFaults(): ActiveFault[] {
  * thrown, so one stuck fault does not keep the others in place; their journal entries stay.
  */
 export async function rollbackAllActive(reason: string): Promise<{ failed: number }> {
-  if (injecting.size > 0) {
+  // An injection that ends while others are awaited may have started after the stop: wait again
+  // until none is left, within one deadline.
+  const deadlineMs = Date.now() + INJECTION_SETTLE_MS;
+  while (injecting.size > 0 && Date.now() < deadlineMs) {
     log('waiting for %d injection(s) in flight before rolling back: %s', injecting.size, reason);
-    let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      Promise.allSettled([...injecting]).then(() => true),
-      new Promise<false>(
-        (resolve) => (timer = setTimeout(() => resolve(false), INJECTION_SETTLE_MS)),
-      ),
-    ]);
-    clearTimeout(timer);
-    // NOTE: an injection still running after the wait is left to journal recovery.
-    if (!settled)
-      log(
-        'injections still in flight after %d ms; their journal entries stay',
-        INJECTION_SETTLE_MS,
-      );
+    await settleWithin(Promise.allSettled([...injecting]), deadlineMs - Date.now());
   }
+  // NOTE: an injection still running after the wait is left to journal recovery.
+  if (injecting.size > 0)
+    log('injections still in flight after %d ms; their journal entries stay', INJECTION_SETTLE_MS);
   const faults = activeFaults();
   if (faults.length > 0) log('rolling back %d active fault(s): %s', faults.length, reason);
   const results = await Promise.allSettled(faults.map((fault) => fault.rollback()));
@@ -111,10 +108,21 @@ function installProcessHandlers(): void {
 const LOST_PARENT = 'lost the IPC channel to the parent process';
 let lostParentRollback: Promise<unknown> | undefined;
 
+/** Rolls back once after the parent is lost; resolves after the rollback or its deadline. */
 function rollbackOnLostParent(): Promise<unknown> {
   stoppingReason ??= LOST_PARENT;
-  lostParentRollback ??= rollbackAllActive(LOST_PARENT);
+  lostParentRollback ??= settleWithin(rollbackAllActive(LOST_PARENT), LOST_PARENT_ROLLBACK_MS);
   return lostParentRollback;
+}
+
+/** Resolves when `promise` settles or after `timeoutMs`, whichever comes first; never rejects. */
+async function settleWithin(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs)))),
+  ]);
+  clearTimeout(timer);
 }
 
 /**
@@ -122,6 +130,8 @@ function rollbackOnLostParent(): Promise<unknown> {
  * process died (an `error` event with ERR_IPC_CHANNEL_CLOSED or EPIPE). Such a failure can come
  * before the `disconnect` event or while its rollback awaits, and the fault would stay in place.
  * The `error` listeners present now are wrapped so they run after the rollback instead.
+ * NOTE: listeners added later are not wrapped, and Vitest's teardown can no longer remove the one
+ * it added, so that listener stays until the worker exits.
  */
 function deferExitOnLostChannel(): void {
   const emitter: EventEmitter = process;
@@ -129,9 +139,10 @@ function deferExitOnLostChannel(): void {
     emitter.off('error', listener);
     emitter.on('error', (error: unknown) => {
       const code = (error as NodeJS.ErrnoException | undefined)?.code;
-      if (code !== 'ERR_IPC_CHANNEL_CLOSED' && code !== 'EPIPE') return listener(error);
+      if (code !== 'ERR_IPC_CHANNEL_CLOSED' && code !== 'EPIPE')
+        return listener.call(process, error);
       log('message to the parent process failed (%s): rolling back before exiting', code);
-      void rollbackOnLostParent().finally(() => listener(error));
+      void rollbackOnLostParent().finally(() => listener.call(process, error));
     });
   }
 }

@@ -113,12 +113,21 @@ export class ActiveFault {
  * and returns the `ActiveFault`. When `apply` fails, the partial fault is rolled back from the
  * plan before the `DriverError` is thrown.
  */
-export async function injectFault(
+export function injectFault(
   fault: Fault,
   context: InjectContext,
   journal: Journal,
 ): Promise<ActiveFault> {
-  assertNotStopping();
+  // The whole injection counts as in flight, so a stop at any step waits for it and then rolls
+  // back whatever it applied.
+  return whileInjecting(() => runInjection(fault, context, journal));
+}
+
+async function runInjection(
+  fault: Fault,
+  context: InjectContext,
+  journal: Journal,
+): Promise<ActiveFault> {
   const driver = resolveDriver(fault, context.stack);
   const driverContext: DriverContext = {
     stack: context.stack,
@@ -133,6 +142,8 @@ export async function injectFault(
     );
   }
   const plan = await callDriver(driver, 'plan', fault, () => driver.plan(fault, driverContext));
+  // A stop during the steps above ends the injection here, before anything is written or applied.
+  assertNotStopping();
   const entry = await journal.write({
     experimentKey: context.experimentKey,
     experimentId: context.experimentId,
@@ -147,23 +158,20 @@ export async function injectFault(
     driver.name,
     context.experimentKey,
   );
-  const active = await whileInjecting(async () => {
-    try {
-      await driver.apply(plan, driverContext);
-    } catch (error) {
-      log('injecting %s on %s failed: %O', fault.type, fault.target, error);
-      await undoPartialApply(driver, plan, driverContext, journal, entry);
-      throw new DriverError(`Applying the ${fault.type} fault on ${fault.target} failed.`, {
-        driver: driver.name,
-        value: plan,
-        fix: 'See the cause; the partial fault was rolled back.',
-        cause: error,
-      });
-    }
-    const applied = new ActiveFault(driver, plan, driverContext, journal, entry);
-    trackActiveFault(applied);
-    return applied;
-  });
+  try {
+    await driver.apply(plan, driverContext);
+  } catch (error) {
+    log('injecting %s on %s failed: %O', fault.type, fault.target, error);
+    await undoPartialApply(driver, plan, driverContext, journal, entry);
+    throw new DriverError(`Applying the ${fault.type} fault on ${fault.target} failed.`, {
+      driver: driver.name,
+      value: plan,
+      fix: 'See the cause; the partial fault was rolled back.',
+      cause: error,
+    });
+  }
+  const active = new ActiveFault(driver, plan, driverContext, journal, entry);
+  trackActiveFault(active);
   log('injected %s on %s (%s, entry %s)', fault.type, fault.target, plan.mechanism, entry.id);
   return active;
 }
