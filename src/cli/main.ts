@@ -41,8 +41,8 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
 
 /** Returns an error message for the first option the command does not read, if any. */
 function unusedOption(command: string, options: Record<string, unknown>): string | undefined {
-  const allowed = COMMAND_OPTIONS[command];
-  if (!allowed) return undefined;
+  if (!Object.hasOwn(COMMAND_OPTIONS, command)) return undefined;
+  const allowed = COMMAND_OPTIONS[command]!;
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined || value === false || name === 'help' || allowed.includes(name))
       continue;
@@ -186,6 +186,10 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.values.help || command === undefined) {
     console.log(USAGE);
     return command === undefined && !parsed.values.help ? 2 : 0;
+  }
+  if (parsed.values.run === '') {
+    console.error('Invalid --run: it is empty. Pass a run id (see `vitest-chaos status`).');
+    return 2;
   }
   const unused = unusedOption(command, parsed.values);
   if (unused) {

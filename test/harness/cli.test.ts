@@ -76,18 +76,28 @@ describe('vitest-chaos command', () => {
   });
 
   it.each([
-    {
-      args: ['compare', 'a.json', 'b.json', '--run', 'r1'],
-      option: 'run',
-      readers: 'cleanup reads',
-    },
-    { args: ['cleanup', '--json'], option: 'json', readers: 'status and compare read' },
-    { args: ['status', '--run', 'r1'], option: 'run', readers: 'cleanup reads' },
-  ])('rejects --$option on $args.0', ({ args, option, readers }) => {
+    ['run', ['compare', 'a.json', 'b.json', '--run', 'r1'], 'cleanup reads'],
+    ['json', ['cleanup', '--json'], 'status and compare read'],
+    ['run', ['status', '--run', 'r1'], 'cleanup reads'],
+  ])('rejects --%s on %j', (option, args, readers) => {
     const { code, output } = cli(...args);
     expect(code).toBe(2);
     expect(output).toContain(`Option --${option} does not apply to ${args[0]}`);
     expect(output).toContain(`only ${readers} it`);
+    expect(readdirSync(join(dir, '.chaos/journal'))).toEqual(['e1.json']);
+  });
+
+  it.each(['constructor', 'toString'])('rejects the command name %s', (command) => {
+    const { code, output } = cli(command, '--run', 'r1');
+    expect(code).toBe(2);
+    expect(output).toContain(`Unknown command "${command}"`);
+    expect(output).not.toContain('    at ');
+  });
+
+  it('rejects an empty run id', () => {
+    const { code, output } = cli('cleanup', '--run', '');
+    expect(code).toBe(2);
+    expect(output).toContain('Invalid --run: it is empty.');
     expect(readdirSync(join(dir, '.chaos/journal'))).toEqual(['e1.json']);
   });
 
