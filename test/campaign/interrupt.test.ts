@@ -125,7 +125,7 @@ function startCampaign(name: string): { child: ChildProcess; journalDir: string 
   return { child, journalDir };
 }
 
-/** Says why a campaign ended before its fault: the experiment's status and reason, or the log. */
+/** Explains why a campaign ended before its fault: the experiment's status and reason, or its log. */
 function whyEnded(journalDir: string): string {
   const folder = dirname(journalDir);
   try {
@@ -133,7 +133,7 @@ function whyEnded(journalDir: string): string {
     const record = results.experiments?.[0]?.record;
     if (record) return `Vitest exited before the fault: ${record.status}: ${record.reason}`;
   } catch {
-    // No results: the log says more.
+    // No results file yet, so the log is the only evidence.
   }
   const log = readFileSync(join(folder, 'vitest.log'), 'utf8');
   return `Vitest exited before the fault; its output ends with:\n${log.slice(-3_000)}`;

@@ -61,6 +61,13 @@ function run(suite: string, overrides: Partial<FixtureState> = {}) {
 
 const isPaused = () => processState(victimPid) === 'T';
 
+/** Returns the pid of the worker that injected the fault, from its journal entry. */
+function injectingPid(): number {
+  const [entryFile] = journalFiles();
+  expect(entryFile, 'a journal entry for the fault').toBeDefined();
+  return JSON.parse(readFileSync(join(dir, 'journal', entryFile!), 'utf8')).pid;
+}
+
 /** Returns the victim's state that a fixture recorded when it failed on purpose. */
 const stateAtFailure = () => readFileSync(join(dir, 'recovery.json.at-failure'), 'utf8');
 
@@ -172,8 +179,7 @@ describe('experiment rollback', () => {
   it('rolls back when the main process dies', async () => {
     const vitest = run('long-window.fixture.ts', { windowMs: 20_000 });
     await waitFor(isPaused, 10_000, 'the victim to be paused');
-    const [entryFile = ''] = journalFiles();
-    const workerPid: number = JSON.parse(readFileSync(join(dir, 'journal', entryFile), 'utf8')).pid;
+    const workerPid = injectingPid();
     // Only the main process: the worker loses its IPC channel and rolls back by itself.
     process.kill(vitest.pid, 'SIGKILL');
     await vitest.exited;
@@ -196,12 +202,8 @@ describe('experiment rollback', () => {
     const vitest = run('slow-apply.fixture.ts', { windowMs: 20_000 });
     try {
       await waitFor(isPaused, 10_000, 'the victim to be paused');
-      const [entryFile = ''] = journalFiles();
-      expect(entryFile).not.toBe('');
       // The worker alone: the main process's own cleanup must not be what resumes the victim.
-      const workerPid: number = JSON.parse(
-        readFileSync(join(dir, 'journal', entryFile), 'utf8'),
-      ).pid;
+      const workerPid = injectingPid();
       process.kill(target === 'worker' ? workerPid : vitest.pid, signal);
       await waitFor(() => !isPaused(), SLOW_APPLY_MS + 5_000, 'the victim to resume');
       await waitFor(() => journalFiles().length === 0, 5_000, 'the journal to empty');

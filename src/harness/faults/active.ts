@@ -10,15 +10,17 @@ const injecting = new Set<Promise<unknown>>();
 const INJECTION_SETTLE_MS = 15_000;
 /** How long a worker that lost its parent spends on rollback before it exits anyway. */
 const LOST_PARENT_ROLLBACK_MS = 30_000;
+const LOST_PARENT = 'lost the IPC channel to the parent process';
 let handlersInstalled = false;
+/** The rollback started when the parent was lost, shared by every path that notices the loss. */
+let lostParentRollback: Promise<void> | undefined;
 /** Set once this process was told to stop; no fault may be injected after that. */
 let stoppingReason: string | undefined;
 
 /** Throws when this process is stopping (a signal, or the Vitest main process died). */
 export function assertNotStopping(): void {
   // A worker whose parent died before the handlers were installed missed the 'disconnect' event.
-  if (process.send !== undefined && !process.connected)
-    stoppingReason ??= 'lost the IPC channel to the parent process';
+  if (process.send !== undefined && !process.connected) stoppingReason ??= LOST_PARENT;
   if (stoppingReason !== undefined) {
     throw new Error(`Not injecting: this process is stopping (${stoppingReason}).`);
   }
@@ -105,11 +107,8 @@ function installProcessHandlers(): void {
   deferExitOnLostChannel();
 }
 
-const LOST_PARENT = 'lost the IPC channel to the parent process';
-let lostParentRollback: Promise<unknown> | undefined;
-
 /** Rolls back once after the parent is lost; resolves after the rollback or its deadline. */
-function rollbackOnLostParent(): Promise<unknown> {
+function rollbackOnLostParent(): Promise<void> {
   stoppingReason ??= LOST_PARENT;
   lostParentRollback ??= settleWithin(rollbackAllActive(LOST_PARENT), LOST_PARENT_ROLLBACK_MS);
   return lostParentRollback;
